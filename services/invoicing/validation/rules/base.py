@@ -1,0 +1,157 @@
+"""The rule registry and the document context every EN 16931 rule reads.
+
+A rule is a small named function registered with :func:`rule`. It receives the
+:class:`Doc` (the parsed UBL document plus shared, lazily computed views of it) and
+yields the elements at which it is broken: one yielded element is one finding, located
+at that element. Yield the context element of the official assertion (for a rule about
+an invoice line, the ``cac:InvoiceLine``; for a document-level rule, ``doc.root``), so
+that counts agree with the official artefacts (``<error number="2">`` in the CEN unit tests).
+
+Rules never raise on partial documents: the CEN unit test documents omit mandatory parts,
+so every lookup must tolerate absence. The engine still catches an exception from a rule
+and turns it into a fatal finding (fail closed), but that is a bug to fix, not a path to use.
+
+Rules must be cheap: the whole validation of an example invoice has a budget of about
+1 ms. Prefer ``el.find``/``el.findall``/``el.findtext`` with :data:`NS` (ElementPath, fast)
+over XPath, and share expensive views through :meth:`Doc.memo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from lxml import etree
+
+from services.invoicing.validation.findings import Severity
+
+Element = etree._Element
+
+NS: dict[str, str] = {
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
+    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+    "ubl": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "sig": "urn:oasis:names:specification:ubl:schema:xsd:CommonSignatureComponents-2",
+    "sac": "urn:oasis:names:specification:ubl:schema:xsd:SignatureAggregateComponents-2",
+    "sbc": "urn:oasis:names:specification:ubl:schema:xsd:SignatureBasicComponents-2",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+    "xades": "http://uri.etsi.org/01903/v1.3.2#",
+}
+INVOICE_NS = NS["inv"]
+CREDIT_NOTE_NS = NS["cn"]
+
+T = TypeVar("T")
+Check = Callable[["Doc"], Iterable[Element]]
+
+
+class Doc:
+    """One UBL Invoice or CreditNote under validation.
+
+    ``is_credit_note`` switches the names that differ between the two (``InvoiceLine`` /
+    ``CreditNoteLine``, ``InvoicedQuantity`` / ``CreditedQuantity``, type code element).
+    """
+
+    __slots__ = ("root", "is_credit_note", "_memo")
+
+    def __init__(self, root: Element) -> None:
+        self.root = root
+        self.is_credit_note = root.tag == f"{{{CREDIT_NOTE_NS}}}CreditNote"
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[Doc], T]) -> T:
+        """Compute a view of the document once per validation and share it between rules."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = compute(self)
+            return value
+
+    @property
+    def line_tag(self) -> str:
+        return "cac:CreditNoteLine" if self.is_credit_note else "cac:InvoiceLine"
+
+    @property
+    def quantity_tag(self) -> str:
+        return "cbc:CreditedQuantity" if self.is_credit_note else "cbc:InvoicedQuantity"
+
+    @property
+    def lines(self) -> list[Element]:
+        """The document's lines (BG-25), in document order."""
+        return self.memo("lines", lambda d: d.root.findall(d.line_tag, NS))
+
+
+def text(el: Element | None, path: str | None = None) -> str | None:
+    """The stripped text of ``el`` (or of its first ``path`` descendant); None when absent."""
+    if el is None:
+        return None
+    node = el if path is None else el.find(path, NS)
+    if node is None:
+        return None
+    return (node.text or "").strip()
+
+
+def decimal(value: str | None) -> Decimal | None:
+    """An ``xs:decimal`` lexical value as Decimal; None when absent or not a number."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One EN 16931 rule: its id and flag as in the CEN/TC 434 artefacts, the business terms
+    it speaks of, a message in Tessera's own words, and the check that finds where it is broken."""
+
+    id: str
+    severity: Severity
+    terms: tuple[str, ...]
+    message: str
+    check: Check | None  # None for rules checked by a group pass (see register_group)
+
+
+REGISTRY: dict[str, Rule] = {}
+
+GroupCheck = Callable[["Doc"], Iterable[tuple[str, Element]]]
+GROUPS: list[GroupCheck] = []
+
+
+def rule(
+    rule_id: str, *, flag: str = "fatal", terms: tuple[str, ...] = (), message: str
+) -> Callable[[Check], Check]:
+    """Register the decorated function as the check of ``rule_id``."""
+
+    def register(check: Check) -> Check:
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule {rule_id} is registered twice")
+        REGISTRY[rule_id] = Rule(rule_id, Severity(flag), terms, message, check)
+        return check
+
+    return register
+
+
+def register_group(rules: Iterable[Rule], check: GroupCheck) -> None:
+    """Register many table-driven rules (code lists, UBL-CR element lists) checked in one pass.
+
+    ``check`` walks the document once and yields ``(rule_id, element)`` for every breach; each
+    rule in ``rules`` carries ``check=None``. Use this where hundreds of rules share one shape,
+    so that their cost is one walk of the tree rather than one lookup per rule.
+    """
+    for r in rules:
+        if r.id in REGISTRY:
+            raise ValueError(f"rule {r.id} is registered twice")
+        REGISTRY[r.id] = r
+    GROUPS.append(check)
+
+
+def each(elements: Iterable[Element], broken: Callable[[Element], bool]) -> Iterator[Element]:
+    """Yield every element for which ``broken`` is true: the common shape of a rule."""
+    return (el for el in elements if broken(el))
