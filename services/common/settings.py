@@ -1,0 +1,98 @@
+"""Settings shared by every Tessera process, read from the environment.
+
+Each service subclasses :class:`CommonSettings` with its own ``env_prefix``
+(``TESSERA_PAYMENTS_`` ...); the fields here are read from their full names (``TESSERA_ENV``...)
+whatever the prefix. Development defaults let ``make run`` work on a bare machine; in
+production (``TESSERA_ENV=production``) any development secret is refused at start-up.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettings(ValueError):
+    """A production process was configured with a development secret or default."""
+
+
+def split_secrets(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        validation_alias="TESSERA_ENV",
+        description="development, test or production; production refuses development secrets",
+    )
+    data_dir: Path = Field(
+        REPO_ROOT / "var",
+        validation_alias="TESSERA_DATA_DIR",
+        description="Where embedded defaults keep their files (SQLite databases, development keys)",
+    )
+    log_level: str = Field("INFO", validation_alias="TESSERA_LOG_LEVEL", description="Log level name")
+    log_format: str = Field(
+        "json", validation_alias="TESSERA_LOG_FORMAT", description="json (one object per line) or console"
+    )
+    webhook_secrets: str = Field(
+        "dev-webhook-secret",
+        validation_alias="TESSERA_WEBHOOK_SECRETS",
+        description="Comma-separated HMAC secrets for signed webhooks between services; the first signs, "
+        "all verify (rotation)",
+    )
+
+    internal_secrets: str = Field(
+        "dev-internal-secret",
+        validation_alias="TESSERA_INTERNAL_SECRETS",
+        description="Comma-separated HMAC secrets with which the gateway signs the caller identity it "
+        "forwards to the services; the first signs, all verify (rotation)",
+    )
+
+    @property
+    def webhook_secret_list(self) -> list[str]:
+        return split_secrets(self.webhook_secrets)
+
+    @property
+    def internal_secret_list(self) -> list[str]:
+        return split_secrets(self.internal_secrets)
+
+    def secret_fields(self) -> dict[str, str]:
+        """Every secret this process holds, by setting name: subclasses add their own."""
+        return {
+            "TESSERA_WEBHOOK_SECRETS": self.webhook_secrets,
+            "TESSERA_INTERNAL_SECRETS": self.internal_secrets,
+        }
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> CommonSettings:
+        if self.environment is Environment.PRODUCTION:
+            weak = [
+                name
+                for name, value in self.secret_fields().items()
+                if not value or any(part.strip().startswith(DEV_SECRET_PREFIX) for part in value.split(","))
+            ]
+            if weak:
+                raise InsecureSettings(
+                    "TESSERA_ENV=production refuses development secrets; set real values for: "
+                    + ", ".join(weak)
+                )
+        return self
+
+    def sqlite_url(self, name: str) -> str:
+        """The embedded default database of one service: a SQLite file under the data directory."""
+        return f"sqlite:///{self.data_dir / f'{name}.db'}"
