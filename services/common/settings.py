@@ -96,3 +96,23 @@ class CommonSettings(BaseSettings):
     def sqlite_url(self, name: str) -> str:
         """The embedded default database of one service: a SQLite file under the data directory."""
         return f"sqlite:///{self.data_dir / f'{name}.db'}"
+
+
+class MunicipalitySettings(BaseSettings):
+    """The municipality this installation serves: the buyer on suppliers' invoices and the issuer of
+    receipts. The defaults describe the demo municipality seeded by ``make run``."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_MUNICIPALITY_", env_file=".env", extra="ignore")
+
+    name: str = Field("Città di Demo", description="Legal name (BT-44 on invoices, issuer on receipts)")
+    vat_id: str = Field("IT00000000000", description="VAT identifier (BT-48)")
+    legal_id: str = Field("00000000000", description="Legal registration identifier (BT-47)")
+    endpoint_id: str = Field("0201:UFDEMO", description="Electronic address with scheme, SCHEME:ID (BT-49)")
+    routing_codes: str = Field(
+        "UFDEMO-FIN,UFDEMO-PW", description="Comma-separated buyer references (BT-10) suppliers may invoice"
+    )
+    country: str = Field("IT", description="ISO 3166-1 alpha-2 country code")
+
+    @property
+    def routing_code_list(self) -> list[str]:
+        return split_secrets(self.routing_codes)
