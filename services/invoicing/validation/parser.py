@@ -51,7 +51,7 @@ class WrongDocumentType(Exception):
 
     def __init__(self, found: str, line: int | None = None) -> None:
         super().__init__(
-            f"the document is {found}; Tessera accepts only a UBL 2.1 Invoice "
+            f"the root element is {found}; Tessera accepts only a UBL 2.1 Invoice "
             f"({{{INVOICE_NS}}}Invoice) or CreditNote ({{{CREDIT_NOTE_NS}}}CreditNote)"
         )
         self.message = str(self)
@@ -148,9 +148,21 @@ def _deeper_than(root: Element, depth: int) -> bool:
     return bool(check(root))
 
 
-def _clean(message: str) -> str:
-    # libxml2 messages end with a newline and sometimes carry the line again ("line 3 and").
-    return " ".join(message.split())
+_POSITION = re.compile(r", line (\d+), column (\d+)$")
+_HUGE_HINT = re.compile(r",? (?:use|try) XML_PARSE_HUGE(?: option)?")
+
+
+def _syntax_message(error: etree.XMLSyntaxError, limits: Limits) -> str:
+    """libxml2's message in Tessera's words: the line is reported apart, the column kept."""
+    message = " ".join((error.msg or str(error)).split())
+    if message.startswith("Excessive depth in document"):
+        return f"elements are nested more than {limits.max_depth} levels deep"
+    # libxml2's own limits (without XML_PARSE_HUGE, which Tessera never sets) are the rule here.
+    message = _HUGE_HINT.sub("", message)
+    position = _POSITION.search(message)
+    if position:
+        message = f"{message[: position.start()]} (column {position.group(2)})"
+    return f"not well-formed XML: {message}"
 
 
 def line_of(el: Element) -> int | None:
@@ -178,7 +190,7 @@ def parse(data: bytes, limits: Limits = Limits()) -> Element:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno and error.lineno > 0 else None
-        raise XmlRejected(f"not well-formed XML: {_clean(error.msg or str(error))}", line) from None
+        raise XmlRejected(_syntax_message(error, limits), line) from None
     if root is None:
         raise XmlRejected("the document has no root element")
     docinfo = root.getroottree().docinfo
@@ -197,11 +209,9 @@ def document_type(root: Element) -> str:
         return kind
     qname = etree.QName(root)
     if qname.namespace is None:
-        found = f"a {qname.localname} element in no namespace"
-    elif qname.localname in ("Invoice", "CreditNote"):
-        found = f"a {qname.localname} element in the namespace {qname.namespace}"
+        found = f"{qname.localname} in no namespace"
     else:
-        found = f"{{{qname.namespace}}}{qname.localname}"
+        found = f"{qname.localname} in the namespace {qname.namespace}"
     raise WrongDocumentType(found, line_of(root))
 
 
