@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from lxml import etree
 
 from services.invoicing.validation.parser import (
     Limits,
