@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_PREFIX = "dev-"
@@ -116,3 +117,52 @@ class MunicipalitySettings(BaseSettings):
     @property
     def routing_code_list(self) -> list[str]:
         return split_secrets(self.routing_codes)
+
+
+class ServiceSettings(CommonSettings):
+    """What every service with its own database and outbox adds: subclasses set ``service_name``
+    and their ``env_prefix`` (``TESSERA_PAYMENTS_`` gives ``TESSERA_PAYMENTS_DATABASE_URL``...)."""
+
+    service_name: ClassVar[str]
+
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of this service's database; a SQLite file under the data dir if unset",
+    )
+    subscribers: str = Field(
+        "",
+        description="Where this service's events go as signed webhooks: comma-separated entries, each "
+        "`URL` (every event type) or `TYPES=URL` with `;`-separated event types or prefixes ending in "
+        "`*` (`payment.*;invoice.accepted=https://...`)",
+    )
+    relay_enabled: bool = Field(
+        True, description="Run the outbox relay as a background thread of the web process"
+    )
+    relay_interval_seconds: float = Field(
+        1.0, gt=0, description="How often the relay looks for due deliveries when it has nothing to do"
+    )
+    relay_batch_size: int = Field(20, gt=0, le=1000, description="Deliveries one relay claims at a time")
+    relay_timeout_seconds: float = Field(10.0, gt=0, description="Seconds a subscriber gets to answer")
+    relay_backoff_seconds: float = Field(
+        2.0, gt=0, description="Wait after the first failed delivery; doubled after each further failure"
+    )
+    relay_backoff_cap_seconds: float = Field(
+        900.0, gt=0, description="Longest wait between two attempts of one delivery"
+    )
+
+    @field_validator("subscribers")
+    @classmethod
+    def _subscribers_are_readable(cls, value: str) -> str:
+        from services.common.outbox import Subscriptions  # the parser lives with the outbox
+
+        Subscriptions.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_cap_above_base(self) -> ServiceSettings:
+        if self.relay_backoff_cap_seconds < self.relay_backoff_seconds:
+            raise ValueError("relay_backoff_cap_seconds must be at least relay_backoff_seconds")
+        return self
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or self.sqlite_url(self.service_name)

@@ -1,0 +1,217 @@
+"""The transactional outbox: a service records the events its change causes in the same
+transaction as the change, so an event exists if and only if the change committed. The relay
+(:mod:`services.common.relay`) later delivers each event to every subscriber as a signed webhook,
+at least once, in order per resource.
+
+Each service's models include the two tables through the mixins below::
+
+    class OutboxEvent(OutboxEventMixin, Base): ...
+    class OutboxDelivery(OutboxDeliveryMixin, Base): ...
+
+``outbox_events`` holds one row per event; its integer ``sequence`` orders the events of the
+database. ``outbox_deliveries`` holds one row per (event, subscriber) with the delivery's state:
+attempts so far, when the next is due, when it succeeded, the last error, and the lease of the
+relay currently working on it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+)
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from services.common.db import UtcDateTime, utcnow
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only an INTEGER PRIMARY KEY is an auto-numbered rowid.
+Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class OutboxEventMixin:
+    __tablename__ = "outbox_events"
+
+    sequence: Mapped[int] = mapped_column(Sequence64, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4, nullable=False)
+    type: Mapped[str] = mapped_column(String(100), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+
+
+class OutboxDeliveryMixin:
+    __tablename__ = "outbox_deliveries"
+
+    id: Mapped[int] = mapped_column(Sequence64, primary_key=True, autoincrement=True)
+    event_sequence: Mapped[int] = mapped_column(
+        Sequence64, ForeignKey("outbox_events.sequence", ondelete="CASCADE"), nullable=False
+    )
+    subscriber: Mapped[str] = mapped_column(String(500), nullable=False)
+    # Copied from the event so that "is an earlier event of this resource still undelivered to
+    # this subscriber?" is answered from this table and its index alone.
+    resource_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    leased_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # Built per class: constraint objects cannot be shared between the services' tables.
+        return (
+            UniqueConstraint("event_sequence", "subscriber"),
+            Index("ix_outbox_deliveries_due", "delivered_at", "next_attempt_at"),
+            Index("ix_outbox_deliveries_order", "subscriber", "resource_id", "event_sequence"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTables:
+    """The outbox tables of one service database."""
+
+    events: Table
+    deliveries: Table
+
+    @classmethod
+    def from_metadata(cls, metadata: MetaData) -> OutboxTables:
+        return cls(events=metadata.tables["outbox_events"], deliveries=metadata.tables["outbox_deliveries"])
+
+
+class InvalidSubscriptions(ValueError):
+    """A subscriber setting that cannot be understood; the message names the entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    patterns: tuple[str, ...]  # event types, or prefixes ending in "*"; empty means every type
+    url: str
+
+    def matches(self, event_type: str) -> bool:
+        return not self.patterns or any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    entries: tuple[Subscription, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Subscriptions:
+        """``URL`` or ``TYPES=URL`` entries separated by commas; TYPES is ``;``-separated."""
+        entries: list[Subscription] = []
+        for raw in text.split(","):
+            entry = raw.strip()
+            if not entry:
+                continue
+            head, sep, tail = entry.partition("=")
+            if sep and "://" not in head:
+                patterns = tuple(p.strip() for p in head.split(";") if p.strip())
+                url = tail.strip()
+                if not patterns:
+                    raise InvalidSubscriptions(f"subscriber entry {entry!r} names no event type before '='")
+            else:
+                patterns, url = (), entry
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise InvalidSubscriptions(f"subscriber entry {entry!r}: {url!r} is not an http(s) URL")
+            entries.append(Subscription(patterns=patterns, url=url))
+        return cls(tuple(entries))
+
+    def urls_for(self, event_type: str) -> tuple[str, ...]:
+        urls: dict[str, None] = {}
+        for entry in self.entries:
+            if entry.matches(event_type):
+                urls[entry.url] = None
+        return tuple(urls)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """A service's outbox tables and who subscribes to what: built in ``create_app``."""
+
+    tables: OutboxTables
+    subscriptions: Subscriptions
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"event payload value {value!r} of type {type(value).__name__} is not JSON-serialisable")
+
+
+def record_event(
+    session: Session,
+    outbox: Outbox,
+    *,
+    event_type: str,
+    resource_id: str | uuid.UUID,
+    payload: Mapping[str, Any],
+) -> uuid.UUID:
+    """Add an event and one pending delivery per subscriber of its type; return the event id.
+
+    Only adds and flushes: the event commits (or not) with the caller's transaction.
+    """
+    event_id = uuid.uuid4()
+    events, deliveries = outbox.tables.events, outbox.tables.deliveries
+    now = utcnow()
+    data = json.loads(json.dumps(dict(payload), default=_jsonable))
+    sequence = session.execute(
+        insert(events)
+        .values(
+            event_id=event_id, type=event_type, resource_id=str(resource_id), payload=data, created_at=now
+        )
+        .returning(events.c.sequence)
+    ).scalar_one()
+    urls = outbox.subscriptions.urls_for(event_type)
+    if urls:
+        session.execute(
+            insert(deliveries),
+            [
+                {
+                    "event_sequence": sequence,
+                    "subscriber": url,
+                    "resource_id": str(resource_id),
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for url in urls
+            ],
+        )
+    return event_id
+
+
+def current_outbox(request: Request) -> Outbox:
+    outbox: Outbox = request.app.state.outbox
+    return outbox
+
+
+OutboxDep = Annotated[Outbox, Depends(current_outbox)]

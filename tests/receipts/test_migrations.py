@@ -1,0 +1,10 @@
+"""The receipts migrations build exactly the schema its models describe."""
+
+from __future__ import annotations
+
+from services.receipts.models import Base
+from tests.dbtools import schema_differences
+
+
+def test_models_and_migrations_agree(receipts_db_url: str) -> None:
+    assert schema_differences(receipts_db_url, Base.metadata) == []
