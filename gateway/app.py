@@ -1,0 +1,90 @@
+"""The gateway app: the one public entry point in front of invoicing, payments and receipts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gateway.endpoints import keys_router, operations_router, proxy_router
+from gateway.openapi import KEY_SECURITY, CombinedOpenApi
+from gateway.policy import Upstream
+from gateway.proxy import Upstreams
+from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.settings import GatewaySettings
+from services.common import health
+from services.common.db import Database
+from services.common.errors import install_error_handlers
+from services.common.logging import configure_logging, request_id_middleware
+
+DESCRIPTION = (
+    "Tessera's public API: e-invoices from suppliers, payments and payment requests, e-receipts "
+    "and reconciliation. Authenticate with an API key as 'Authorization: Bearer <key>'."
+)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> FastAPI:
+    """The gateway. ``transports`` replaces the network for some services (tests route them to
+    in-process apps); ``rate_limiter`` replaces the one chosen from the settings."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
+        app.state.database = Database(settings.effective_database_url)
+        app.state.upstreams = Upstreams(settings, transports)
+        if rate_limiter is not None:
+            app.state.rate_limiter = rate_limiter
+        elif settings.redis_url:
+            app.state.rate_limiter = RedisRateLimiter.from_url(settings.redis_url)
+        else:
+            app.state.rate_limiter = MemoryRateLimiter()
+        app.state.openapi = CombinedOpenApi(
+            app.state.upstreams, lambda: gateway_document(app), ttl=settings.openapi_cache_seconds
+        )
+        try:
+            yield
+        finally:
+            await app.state.rate_limiter.close()
+            await app.state.upstreams.aclose()
+            app.state.database.dispose()
+
+    app = FastAPI(
+        title="Tessera API",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.service_name = "gateway"
+    install_error_handlers(app)
+    app.middleware("http")(health.metrics_middleware("gateway"))
+    app.middleware("http")(request_id_middleware())
+    app.include_router(operations_router)
+    app.include_router(keys_router)
+    app.include_router(proxy_router)
+    return app
+
+
+def gateway_document(app: FastAPI) -> dict[str, Any]:
+    """The gateway's own OpenAPI document, its key endpoints marked as needing a key."""
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path, item in document.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in item.values():
+                operation["security"] = KEY_SECURITY
+    return document

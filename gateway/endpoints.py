@@ -1,0 +1,177 @@
+"""The gateway's HTTP surface: its own key API and operations endpoints, and the catch-all
+route that forwards everything ``policy.ROUTES`` names to the services.
+
+Every request goes through two dependencies: :func:`identify_caller` (route lookup, API key,
+access policy) and :func:`admit` (rate limit). Authentication opens its own short session so
+that no database connection is held while a request waits on a service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from gateway import service
+from gateway.errors import MissingApiKey, RateLimited, RoleNotAllowed, UnsafePath
+from gateway.openapi import CombinedOpenApi
+from gateway.policy import ANY_METHOD, Auth, Route, allowed_roles, find_route, unsafe_path
+from gateway.proxy import Upstreams, client_address, forward, service_readiness
+from gateway.ratelimit import Limit, RateLimiter
+from gateway.schemas import KeyCreate, KeyCreated, KeyRead
+from gateway.settings import GatewaySettings
+from services.common import health
+from services.common.db import Database, SessionDep
+from services.common.errors import NotFound
+from services.common.identity import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal | None
+    route: Route | None  # None for the gateway's own endpoints
+    address: str
+
+
+def presented_key(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+    api_key = request.headers.get("x-api-key")
+    return api_key.strip() if api_key and api_key.strip() else None
+
+
+def _authenticate(database: Database, presented: str) -> Principal:
+    with database.sessionmaker() as session:
+        principal = service.authenticate(session, presented=presented)
+        session.commit()
+    return principal
+
+
+def identify_caller(request: Request) -> Caller:
+    """Who calls and whether the access policy lets them: 404 for paths the gateway does not
+    expose, 401 without a valid key where one is needed, 403 when the key's role is not allowed."""
+    settings: GatewaySettings = request.app.state.settings
+    path = request.url.path
+    if unsafe_path(path):
+        raise UnsafePath("Paths with '.', '..' segments or backslashes are not forwarded")
+    route = find_route(path)
+    roles = allowed_roles(request.method, path)
+    if route is None and not roles:
+        raise NotFound(f"Nothing answers {path} through the gateway")
+    address = client_address(request, trust_forwarded=settings.trust_forwarded_headers)
+    if route is not None and route.auth is not Auth.API_KEY:
+        return Caller(principal=None, route=route, address=address)
+    presented = presented_key(request)
+    if presented is None:
+        raise MissingApiKey(
+            "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
+            headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+        )
+    principal = _authenticate(request.app.state.database, presented)
+    if principal.role not in roles:
+        allowed = ", ".join(sorted(r.value for r in roles)) or "none"
+        raise RoleNotAllowed(
+            f"A {principal.role.value} key may not {request.method} {path}; allowed roles: {allowed}"
+        )
+    return Caller(principal=principal, route=route, address=address)
+
+
+async def admit(request: Request, caller: Annotated[Caller, Depends(identify_caller)]) -> Caller:
+    """Take one request from the caller's budget: per key, or per address without one."""
+    settings: GatewaySettings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    role = caller.principal.role if caller.principal else None
+    bucket = f"key:{caller.principal.key_id}" if caller.principal else f"ip:{caller.address}"
+    decision = await limiter.hit(bucket, Limit(settings.role_limit(role), settings.rate_limit_window_seconds))
+    if not decision.allowed:
+        raise RateLimited(
+            f"Too many requests; retry in {decision.retry_after_header} s",
+            headers={"Retry-After": decision.retry_after_header},
+        )
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(admit)]
+
+keys_router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+@keys_router.post("", status_code=201, response_model=KeyCreated, summary="Create an API key (shown once)")
+def create_key(body: KeyCreate, session: SessionDep, _caller: CallerDep) -> KeyCreated:
+    key, plaintext = service.create_key(session, name=body.name, role=body.role, supplier_id=body.supplier_id)
+    return KeyCreated.model_validate({**KeyRead.model_validate(key).model_dump(), "key": plaintext})
+
+
+@keys_router.get("", response_model=list[KeyRead], summary="List API keys (never their secrets)")
+def list_keys(session: SessionDep, _caller: CallerDep, include_revoked: bool = True) -> list[KeyRead]:
+    return [KeyRead.model_validate(k) for k in service.list_keys(session, include_revoked=include_revoked)]
+
+
+@keys_router.post("/{key_id}/revoke", response_model=KeyRead, summary="Revoke an API key")
+def revoke_key(key_id: uuid.UUID, session: SessionDep, _caller: CallerDep) -> KeyRead:
+    return KeyRead.model_validate(service.revoke_key(session, key_id=key_id))
+
+
+operations_router = APIRouter(tags=["operations"])
+
+
+@operations_router.get("/healthz", summary="Each service's readiness, as seen from the gateway")
+async def healthz(request: Request) -> JSONResponse:
+    services = await service_readiness(request.app.state.upstreams)
+    failing = sorted(name for name, state in services.items() if state != "ok")
+    body: dict[str, Any] = {"status": "degraded" if failing else "ok", "services": services}
+    if failing:
+        body["detail"] = "Not ready: " + ", ".join(failing)
+    return JSONResponse(body, status_code=503 if failing else 200)
+
+
+@operations_router.get("/readyz", summary="Readiness of the gateway itself (database, rate limiter)")
+async def readyz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
+    checks = {"database": "ok" if await run_in_threadpool(database.ping) else "failing"}
+    ping = getattr(request.app.state.rate_limiter, "ping", None)
+    if ping is not None:
+        checks["rate_limiter"] = "ok" if await ping() else "failing"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+operations_router.add_api_route("/metrics", health.metrics, methods=["GET"], include_in_schema=False)
+
+
+@operations_router.get("/openapi.json", include_in_schema=False)
+async def openapi_document(request: Request) -> JSONResponse:
+    combined: CombinedOpenApi = request.app.state.openapi
+    return JSONResponse(await combined.document())
+
+
+@operations_router.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Tessera API")
+
+
+proxy_router = APIRouter()
+
+
+@proxy_router.api_route("/{path:path}", methods=sorted(ANY_METHOD), include_in_schema=False)
+async def proxy(request: Request, caller: CallerDep) -> Response:
+    if caller.route is None:
+        raise NotFound(f"Nothing answers {request.method} {request.url.path} through the gateway")
+    upstreams: Upstreams = request.app.state.upstreams
+    return await forward(
+        request,
+        upstreams=upstreams,
+        upstream=caller.route.upstream,
+        principal=caller.principal,
+        settings=request.app.state.settings,
+    )

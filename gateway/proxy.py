@@ -1,0 +1,241 @@
+"""Forwarding a request to the service that answers it, and asking the services if they are
+ready.
+
+One ``httpx.AsyncClient`` per service, built in ``lifespan`` with the service's base URL and
+timeouts; tests pass their own transports (``httpx.ASGITransport`` around the real service
+apps). The request body streams through when its length is announced and within the limit,
+and is read up to the limit first when it comes chunked, so an oversized body is refused with
+a 413 before anything reaches the service. Hop-by-hop headers (RFC 9110 section 7.6.1) are not
+forwarded in either direction, nor are the caller's API key or any caller identity it sent:
+the only ``X-Tessera-Principal`` a service sees is the one the gateway signed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gateway.errors import BodyTooLarge, UpstreamTimeout, UpstreamUnreachable
+from gateway.policy import Upstream
+from gateway.settings import GatewaySettings
+from services.common.errors import BadRequest
+from services.common.identity import PRINCIPAL_HEADER, Principal, encode_principal
+from services.common.logging import REQUEST_ID_HEADER
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Headers the gateway sets itself or must not pass on to a service.
+_NOT_FORWARDED = frozenset(
+    {
+        "host",
+        "content-length",
+        "authorization",
+        "x-api-key",
+        PRINCIPAL_HEADER.lower(),
+        REQUEST_ID_HEADER.lower(),
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+    }
+)
+# The gateway's server adds its own; passing the service's would duplicate them.
+_NOT_RETURNED = frozenset({"date", "server"})
+
+
+def _connection_listed(headers: Mapping[str, str]) -> set[str]:
+    """Headers named in ``Connection`` are hop-by-hop too."""
+    return {name.strip().lower() for name in headers.get("connection", "").split(",") if name.strip()}
+
+
+class Upstreams:
+    """The HTTP clients of the three services, owned by the gateway's lifespan."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        transports = transports or {}
+        timeout = httpx.Timeout(settings.upstream_timeout, connect=settings.connect_timeout)
+        self.timeout = settings.upstream_timeout
+        self.health_timeout = settings.health_timeout
+        urls = settings.upstream_urls()
+        self.clients: dict[Upstream, httpx.AsyncClient] = {
+            upstream: httpx.AsyncClient(
+                base_url=urls[upstream.value],
+                timeout=timeout,
+                transport=transports.get(upstream),
+                follow_redirects=False,
+                trust_env=False,
+            )
+            for upstream in Upstream
+        }
+
+    def __getitem__(self, upstream: Upstream) -> httpx.AsyncClient:
+        return self.clients[upstream]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients.values()))
+
+
+def client_address(request: Request, *, trust_forwarded: bool) -> str:
+    """The caller's address: the TCP peer, or the first X-Forwarded-For entry behind a trusted
+    load balancer."""
+    if trust_forwarded:
+        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if first:
+            return first
+    return request.client.host if request.client else "unknown"
+
+
+def upstream_headers(
+    request: Request, *, principal: Principal | None, secret: str, trust_forwarded: bool
+) -> list[tuple[str, str]]:
+    dropped = HOP_BY_HOP | _NOT_FORWARDED | _connection_listed(request.headers)
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in dropped]
+    peer = request.client.host if request.client else "unknown"
+    incoming_for = request.headers.get("x-forwarded-for") if trust_forwarded else None
+    forwarded_proto = request.headers.get("x-forwarded-proto") if trust_forwarded else None
+    forwarded_host = request.headers.get("x-forwarded-host") if trust_forwarded else None
+    headers.append(("X-Forwarded-For", f"{incoming_for}, {peer}" if incoming_for else peer))
+    headers.append(("X-Forwarded-Proto", forwarded_proto or request.url.scheme))
+    host = forwarded_host or request.headers.get("host")
+    if host:
+        headers.append(("X-Forwarded-Host", host))
+    headers.append((REQUEST_ID_HEADER, str(request.state.request_id)))
+    if principal is not None:
+        headers.append((PRINCIPAL_HEADER, encode_principal(principal, secret)))
+    return headers
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    content: bytes | AsyncIterator[bytes] | None
+    length: int | None
+
+
+async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in stream:
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge(f"The request body is larger than {limit} bytes")
+        yield chunk
+
+
+async def read_body(request: Request, *, limit: int) -> Body:
+    """The body to forward, refusing one larger than ``limit`` bytes before sending anything."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError as error:
+            raise BadRequest(f"Content-Length is not a number: {declared!r}") from error
+        if length < 0:
+            raise BadRequest(f"Content-Length is negative: {declared!r}")
+        if length > limit:
+            raise BodyTooLarge(
+                f"The request body has {length} bytes; the gateway forwards at most {limit}", limit=limit
+            )
+        return Body(content=_limited(request.stream(), limit) if length else None, length=length)
+    if "chunked" not in request.headers.get("transfer-encoding", "").lower():
+        return Body(content=None, length=None)
+    buffered = bytearray()
+    async for chunk in request.stream():
+        buffered.extend(chunk)
+        if len(buffered) > limit:
+            raise BodyTooLarge(
+                f"The request body is larger than {limit} bytes, the most the gateway forwards", limit=limit
+            )
+    return Body(content=bytes(buffered), length=len(buffered))
+
+
+def upstream_target(request: Request) -> str:
+    """Path and query exactly as the caller sent them (still percent-encoded)."""
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
+    target = raw_path.decode("latin-1")
+    return f"{target}?{query.decode('latin-1')}" if query else target
+
+
+async def forward(
+    request: Request,
+    *,
+    upstreams: Upstreams,
+    upstream: Upstream,
+    principal: Principal | None,
+    settings: GatewaySettings,
+) -> Response:
+    body = await read_body(request, limit=settings.max_body_bytes)
+    headers = upstream_headers(
+        request,
+        principal=principal,
+        secret=settings.internal_secret_list[0],
+        trust_forwarded=settings.trust_forwarded_headers,
+    )
+    if body.length is not None and body.content is not None:
+        headers.append(("Content-Length", str(body.length)))
+    client = upstreams[upstream]
+    outgoing = client.build_request(
+        request.method, upstream_target(request), headers=headers, content=body.content
+    )
+    try:
+        answer = await client.send(outgoing, stream=True)
+    except httpx.TimeoutException as error:
+        raise UpstreamTimeout(
+            f"The {upstream.value} service did not answer within {upstreams.timeout:g} s",
+            service=upstream.value,
+        ) from error
+    except httpx.ConnectError as error:
+        raise UpstreamUnreachable(
+            f"The {upstream.value} service refused the connection", service=upstream.value
+        ) from error
+    except httpx.TransportError as error:
+        raise UpstreamUnreachable(
+            f"The {upstream.value} service broke off the exchange: {type(error).__name__}",
+            service=upstream.value,
+        ) from error
+    dropped = HOP_BY_HOP | _NOT_RETURNED | _connection_listed(answer.headers)
+    response = StreamingResponse(
+        answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
+    )
+    response.raw_headers = [
+        (k.encode("latin-1"), v.encode("latin-1"))
+        for k, v in answer.headers.multi_items()
+        if k.lower() not in dropped
+    ]
+    return response
+
+
+async def service_readiness(upstreams: Upstreams) -> dict[str, str]:
+    """Each service's ``/readyz`` answer, in a word: ok, not_ready, timeout or unreachable."""
+
+    async def one(upstream: Upstream) -> str:
+        try:
+            answer = await upstreams[upstream].get("/readyz", timeout=upstreams.health_timeout)
+        except httpx.TimeoutException:
+            return "timeout"
+        except httpx.TransportError:
+            return "unreachable"
+        return "ok" if answer.status_code == 200 else "not_ready"
+
+    results = await asyncio.gather(*(one(u) for u in Upstream))
+    return {u.value: r for u, r in zip(Upstream, results, strict=True)}

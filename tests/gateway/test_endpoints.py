@@ -1,0 +1,179 @@
+"""The gateway's own API (keys, health, docs) and its authentication and access answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.policy import Upstream
+from services.common.identity import Role
+from tests.gateway.conftest import gateway_client, make_key, settings_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def ok(request: Request) -> Response:
+    return JSONResponse({"service": request.app.state.name, "path": request.url.path})
+
+
+def upstream(name: str, *, ready: bool = True) -> Starlette:
+    async def readyz(request: Request) -> Response:
+        return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
+
+    app = Starlette(routes=[Route("/readyz", readyz), Route("/{rest:path}", ok, methods=["GET", "POST"])])
+    app.state.name = name
+    return app
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    async with gateway_client(settings_for(database_url), transports=transports) as http:
+        yield http
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_no_key_is_401_problem(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/invoices")
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    assert answer.json()["code"] == "missing_api_key"
+
+
+@pytest.mark.parametrize("header", ["Bearer tsk_nope", "Basic dXNlcjpwdw==", "Bearer "])
+async def test_bad_or_foreign_credentials_are_401(client: httpx.AsyncClient, header: str) -> None:
+    answer = await client.get("/v1/invoices", headers={"Authorization": header})
+    assert answer.status_code == 401
+
+
+async def test_x_api_key_header_is_accepted(client: httpx.AsyncClient, database_url: str) -> None:
+    _, key = make_key(database_url, Role.OFFICER)
+    answer = await client.get("/v1/receipts", headers={"X-Api-Key": key})
+    assert answer.status_code == 200
+    assert answer.json()["service"] == "receipts"
+
+
+async def test_roles_reach_what_the_policy_says(client: httpx.AsyncClient, database_url: str) -> None:
+    _, supplier = make_key(database_url, Role.SUPPLIER, supplier_id="BE0123456789")
+    _, service_key = make_key(database_url, Role.SERVICE)
+    _, officer = make_key(database_url, Role.OFFICER)
+    expected = {
+        (supplier, "/v1/invoices"): 200,
+        (supplier, "/v1/payments"): 403,
+        (supplier, "/v1/receipts"): 403,
+        (supplier, "/v1/keys"): 403,
+        (service_key, "/v1/payment-requests"): 200,
+        (service_key, "/v1/payments"): 200,
+        (service_key, "/v1/invoices"): 403,
+        (service_key, "/v1/reconciliation/runs"): 403,
+        (officer, "/v1/invoices"): 200,
+        (officer, "/v1/payments"): 200,
+        (officer, "/v1/reconciliation/runs"): 200,
+        (officer, "/v1/keys"): 403,
+    }
+    seen = {(key, path): (await client.get(path, headers=bearer(key))).status_code for key, path in expected}
+    assert seen == expected
+    refused = await client.post("/v1/payments", headers=bearer(supplier))
+    assert refused.json()["code"] == "role_not_allowed"
+    assert "supplier" in refused.json()["detail"]
+
+
+async def test_admin_creates_lists_and_revokes_keys(client: httpx.AsyncClient, database_url: str) -> None:
+    _, admin = make_key(database_url, Role.ADMIN, name="root")
+    created = await client.post(
+        "/v1/keys",
+        headers=bearer(admin),
+        json={"name": "Acme", "role": "supplier", "supplier_id": "BE0123456789"},
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["key"].startswith(f"tsk_{body['id'].replace('-', '')}_")
+    assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
+
+    works = await client.get("/v1/invoices", headers=bearer(body["key"]))
+    assert works.status_code == 200
+
+    listed = (await client.get("/v1/keys", headers=bearer(admin))).json()
+    assert [k["name"] for k in listed] == ["root", "Acme"]
+    assert all("key" not in k and "secret_hash" not in k for k in listed)
+    acme = next(k for k in listed if k["name"] == "Acme")
+    assert acme["last_used_at"] is not None
+
+    revoked = await client.post(f"/v1/keys/{body['id']}/revoke", headers=bearer(admin))
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    after = await client.get("/v1/invoices", headers=bearer(body["key"]))
+    assert after.status_code == 401
+    assert after.json()["code"] == "revoked_api_key"
+
+    active = (await client.get("/v1/keys", params={"include_revoked": "false"}, headers=bearer(admin))).json()
+    assert [k["name"] for k in active] == ["root"]
+
+
+async def test_key_requests_are_validated(client: httpx.AsyncClient, database_url: str) -> None:
+    _, admin = make_key(database_url, Role.ADMIN)
+    no_supplier = await client.post(
+        "/v1/keys", headers=bearer(admin), json={"name": "Acme", "role": "supplier"}
+    )
+    assert no_supplier.status_code == 422
+    assert no_supplier.json()["code"] == "invalid_key_request"
+    bad_role = await client.post("/v1/keys", headers=bearer(admin), json={"name": "x", "role": "root"})
+    assert bad_role.status_code == 422
+    assert bad_role.json()["errors"][0]["field"] == "role"
+    unknown = await client.post("/v1/keys/5d1c0b8e-1b5d-4c43-9f43-4b9a1d1f0c11/revoke", headers=bearer(admin))
+    assert unknown.status_code == 404
+    not_uuid = await client.post("/v1/keys/abc/revoke", headers=bearer(admin))
+    assert not_uuid.status_code == 422
+
+
+async def test_healthz_reports_each_service(database_url: str) -> None:
+    transports = {
+        Upstream.INVOICING: httpx.ASGITransport(app=upstream("invoicing")),
+        Upstream.PAYMENTS: httpx.ASGITransport(app=upstream("payments", ready=False)),
+        Upstream.RECEIPTS: httpx.ASGITransport(app=upstream("receipts")),
+    }
+    async with gateway_client(settings_for(database_url), transports=transports) as http:
+        answer = await http.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "degraded",
+        "services": {"invoicing": "ok", "payments": "not_ready", "receipts": "ok"},
+        "detail": "Not ready: payments",
+    }
+
+
+async def test_healthz_all_ready(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "status": "ok",
+        "services": {"invoicing": "ok", "payments": "ok", "receipts": "ok"},
+    }
+
+
+async def test_readyz_and_metrics_of_the_gateway_itself(client: httpx.AsyncClient) -> None:
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+    await client.get("/v1/invoices")
+    metrics = await client.get("/metrics")
+    assert (
+        'tessera_http_requests_total{method="GET",route="/{path:path}",service="gateway",status="401"}'
+        in metrics.text
+    )
+
+
+async def test_docs_page_points_at_the_combined_document(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "/openapi.json" in page.text

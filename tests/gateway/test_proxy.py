@@ -1,0 +1,268 @@
+"""Forwarding: what reaches a service and what comes back. The upstream here is a small echo
+app that reports exactly what it received; the gateway against the real service apps is in
+test_suite.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.policy import Upstream
+from gateway.ratelimit import MemoryRateLimiter
+from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
+from tests.gateway.conftest import gateway_client, make_key, settings_for
+
+pytestmark = pytest.mark.anyio
+SECRET = "dev-internal-secret"
+
+
+async def echo(request: Request) -> Response:
+    body = await request.body()
+    response = JSONResponse(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "raw_path": request.scope["raw_path"].decode(),
+            "query": request.url.query,
+            "headers": [[k, v] for k, v in request.headers.items()],
+            "body_length": len(body),
+        },
+        headers={"Connection": "keep-alive, X-Internal", "X-Internal": "1", "X-Service": "echo"},
+    )
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2")
+    return response
+
+
+async def slow(request: Request) -> Response:
+    await asyncio.sleep(2)
+    return Response("late")
+
+
+def echo_app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/pay/slow/{rest:path}", slow),
+            Route("/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
+        ]
+    )
+
+
+def headers_of(answer: httpx.Response) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = {}
+    for name, value in answer.json()["headers"]:
+        seen.setdefault(name, []).append(value)
+    return seen
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    async with gateway_client(settings_for(database_url, max_body_bytes=1000), transports=transports) as http:
+        yield http
+
+
+async def test_key_and_forged_identity_are_stripped_and_the_caller_is_signed(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    key_id, key = make_key(database_url, Role.SUPPLIER, supplier_id="BE0123456789", name="Acme")
+    answer = await client.get(
+        "/v1/invoices/1",
+        headers={
+            "Authorization": f"Bearer {key}",
+            "X-Api-Key": key,
+            PRINCIPAL_HEADER: "t=1,p=forged,v1=00",
+        },
+    )
+    assert answer.status_code == 200
+    seen = headers_of(answer)
+    assert "authorization" not in seen and "x-api-key" not in seen
+    assert len(seen[PRINCIPAL_HEADER.lower()]) == 1
+    principal = decode_principal(seen[PRINCIPAL_HEADER.lower()][0], [SECRET])
+    assert (principal.key_id, principal.role, principal.supplier_id, principal.name) == (
+        key_id,
+        Role.SUPPLIER,
+        "BE0123456789",
+        "Acme",
+    )
+
+
+async def test_public_pages_get_no_identity_even_when_one_is_sent(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/pay/tok_1", headers={PRINCIPAL_HEADER: "t=1,p=x,v1=y"})
+    assert answer.status_code == 200
+    assert PRINCIPAL_HEADER.lower() not in headers_of(answer)
+
+
+async def test_path_query_and_method_reach_the_service_unchanged(client: httpx.AsyncClient) -> None:
+    answer = await client.delete("/verify/R%2F2026%201?x=1&y=%C3%A9")
+    data = answer.json()
+    assert (data["method"], data["raw_path"], data["query"]) == (
+        "DELETE",
+        "/verify/R%2F2026%201",
+        "x=1&y=%C3%A9",
+    )
+
+
+async def test_hop_by_hop_headers_are_not_forwarded_either_way(client: httpx.AsyncClient) -> None:
+    answer = await client.get(
+        "/pay/x",
+        headers={
+            "Connection": "keep-alive, X-Secret-Hop",
+            "X-Secret-Hop": "1",
+            "TE": "trailers",
+            "X-Custom": "kept",
+        },
+    )
+    seen = headers_of(answer)
+    assert "x-secret-hop" not in seen and "te" not in seen
+    assert seen["x-custom"] == ["kept"]
+    assert "x-internal" not in answer.headers
+    assert answer.headers["x-service"] == "echo"
+    assert answer.headers.get_list("set-cookie") == ["a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"]
+
+
+async def test_request_id_passes_through_or_is_made(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/pay/x", headers={"X-Request-Id": "req-42"})
+    assert headers_of(answer)["x-request-id"] == ["req-42"]
+    assert answer.headers["x-request-id"] == "req-42"
+    made = await client.get("/pay/x")
+    assert headers_of(made)["x-request-id"] == [made.headers["x-request-id"]]
+    assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_forwarded_headers_name_the_peer_not_what_the_client_claims(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/pay/x", headers={"X-Forwarded-For": "10.0.0.1", "X-Forwarded-Proto": "ftp"})
+    seen = headers_of(answer)
+    assert seen["x-forwarded-for"] == ["203.0.113.7"]
+    assert seen["x-forwarded-proto"] == ["http"]
+    assert seen["x-forwarded-host"] == ["gateway.test"]
+
+
+async def test_trusted_load_balancer_headers_are_kept(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    settings = settings_for(database_url, trust_forwarded_headers=True)
+    async with gateway_client(settings, transports=transports) as http:
+        answer = await http.get(
+            "/pay/x", headers={"X-Forwarded-For": "192.0.2.9", "X-Forwarded-Proto": "https"}
+        )
+    seen = headers_of(answer)
+    assert seen["x-forwarded-for"] == ["192.0.2.9, 203.0.113.7"]
+    assert seen["x-forwarded-proto"] == ["https"]
+
+
+async def test_body_within_the_limit_is_forwarded(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/pay/x", content=b"x" * 1000)
+    assert answer.json()["body_length"] == 1000
+
+
+async def test_oversized_body_gets_413_before_forwarding(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/pay/x", content=b"x" * 1001)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "body_too_large"
+
+
+async def test_oversized_chunked_body_gets_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(11):
+            yield b"y" * 100
+
+    async def few() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"z" * 100
+
+    answer = await client.post("/pay/x", content=chunks())
+    assert answer.status_code == 413
+    small = await client.post("/pay/x", content=few())
+    assert small.json()["body_length"] == 300
+
+
+async def test_bad_content_length_is_a_400(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/pay/x", content=b"abc", headers={"Content-Length": "three"})
+    assert answer.status_code == 400
+
+
+async def test_dot_segments_are_refused(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/invoices/%2e%2e/payments")
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "unsafe_path"
+
+
+async def test_unexposed_paths_are_404(client: httpx.AsyncClient) -> None:
+    for path in ("/webhooks/events", "/v1/nothing", "/"):
+        answer = await client.post(path)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def slow_server(free_port: int) -> Iterator[str]:
+    """The echo app behind a real uvicorn, for timeouts that only a real socket shows."""
+    server = uvicorn.Server(uvicorn.Config(echo_app(), host="127.0.0.1", port=free_port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{free_port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_slow_service_gets_504_naming_it(database_url: str, slow_server: str) -> None:
+    settings = settings_for(database_url, payments_url=slow_server, upstream_timeout=0.3)
+    async with gateway_client(settings) as http:
+        fine = await http.get("/pay/quick")
+        started = time.monotonic()
+        late = await http.get("/pay/slow/x")
+        waited = time.monotonic() - started
+    assert fine.status_code == 200
+    assert late.status_code == 504
+    problem = late.json()
+    assert (problem["code"], problem["service"]) == ("upstream_timeout", "payments")
+    assert "payments" in problem["detail"]
+    assert waited < 3
+
+
+async def test_refused_connection_gets_502_naming_the_service(database_url: str, free_port: int) -> None:
+    settings = settings_for(database_url, receipts_url=f"http://127.0.0.1:{free_port}")
+    async with gateway_client(settings) as http:
+        answer = await http.get("/verify/R-1")
+    assert answer.status_code == 502
+    problem = answer.json()
+    assert (problem["code"], problem["service"]) == ("upstream_unreachable", "receipts")
+    assert "receipts" in problem["detail"]
+
+
+async def test_anonymous_callers_are_limited_per_address(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    settings = settings_for(database_url, rate_limit_anonymous=2)
+    async with gateway_client(settings, transports=transports, rate_limiter=MemoryRateLimiter()) as http:
+        codes = [(await http.get("/pay/x")).status_code for _ in range(3)]
+        refused = await http.get("/verify/y")
+    assert codes == [200, 200, 429]
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert json.loads(refused.text)["code"] == "rate_limited"
