@@ -1,24 +1,28 @@
 """Shared views of a UBL document for the EN 16931 rules, read the way the official XPath 2.0
 assertions read them.
 
-- Where the rule contexts are: one filtered walk of the tree (:func:`contexts`) finds every
-  element named in a context such as ``cac:LegalMonetaryTotal`` or ``//cac:PartyTaxScheme``,
-  wherever it sits, as a Schematron context would.
-- The document's parts the calculation rules share: lines (BG-25) of either document type,
-  document level allowances (BG-20) and charges (BG-21), the monetary totals (BG-22).
-- Numbers as ``xs:decimal``: :func:`amount` reads one value, :func:`total` sums many,
+- :class:`Tree`: the children of each element, grouped by tag, read from lxml at most once per
+  element and validation, so that the many rules looking at the same parts (lines, totals, VAT
+  breakdown) pay a dictionary lookup instead of an ElementPath search each. Paths are written
+  with the usual prefixes (``cac:Item/cbc:Name``).
+- Where the rule contexts are: :func:`contexts` finds every element named in a context such as
+  ``cac:LegalMonetaryTotal`` or ``//cac:PartyTaxScheme`` wherever it sits, in one filtered walk.
+- The document's parts several rules share: lines (BG-25) of either document type, document
+  level allowances (BG-20) and charges (BG-21), line allowances (BG-27) and charges (BG-28),
+  periods (BG-14, BG-26), the VAT breakdown (BG-23).
+- Numbers as ``xs:decimal``: :meth:`Tree.amount` reads one value, :func:`total` sums many,
   :func:`round2` rounds as ``round(x * 10 * 10) div 100`` does. A value that is present but not
   an ``xs:decimal`` raises :class:`Unreadable`: the official validation stops with an error
-  there, so a rule treats it as broken (fail closed), never as passed.
-- Strings as XPath compares them: :func:`normalize_space`, :func:`filled`, :func:`is_vat`.
+  there, so a rule treats it as broken (fail closed, see :func:`failing`), never as passed.
+- Strings as XPath compares them: :func:`normalize_space`, :meth:`Tree.filled`, :meth:`Tree.is_vat`.
 
-Views are computed once per document through :meth:`Doc.memo`.
+Every view is computed once per document through :meth:`Doc.memo`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_FLOOR, Context, Decimal
 
 from services.invoicing.validation.rules.base import CREDIT_NOTE_NS, INVOICE_NS, NS, Doc, Element
@@ -48,6 +52,7 @@ CONTEXT_TAGS = tuple(
     )
 )
 ROOT_TAGS = frozenset({f"{{{INVOICE_NS}}}Invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote"})
+LINE_TAGS = frozenset({CAC + "InvoiceLine", CAC + "CreditNoteLine"})
 
 # xs:decimal arithmetic is exact; a wide context keeps Python's from rounding sums and products.
 EXACT = Context(prec=400, rounding=ROUND_FLOOR)
@@ -55,10 +60,162 @@ HUNDRED = Decimal(100)
 HALF = Decimal("0.5")
 _XS_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
+XML_WHITESPACE = " \t\r\n"  # what normalize-space and casts trim (str.strip() alone trims more)
+_NOTHING: Sequence[Element] = ()
 
 
 class Unreadable(Exception):
     """A value the assertion casts to a number is not one: the official check errors out."""
+
+
+_STEPS: dict[str, tuple[str, ...]] = {}
+
+
+def steps(path: str) -> tuple[str, ...]:
+    """``cac:Item/cbc:Name`` as the Clark-notation tags of its steps (computed once per path)."""
+    found = _STEPS.get(path)
+    if found is None:
+        tags = []
+        for step in path.split("/"):
+            prefix, _, local = step.partition(":")
+            tags.append("{" + NS[prefix] + "}" + local)
+        found = _STEPS[path] = tuple(tags)
+    return found
+
+
+# ---- strings, as XPath reads them ----
+
+
+def normalize_space(value: str | None) -> str:
+    """XPath ``normalize-space``: XML whitespace runs become one space, ends trimmed."""
+    return _XML_SPACE.sub(" ", value or "").strip(" ")
+
+
+def string_value(el: Element | None) -> str:
+    """The XPath string value of an element (its text as written); empty when absent."""
+    if el is None:
+        return ""
+    if len(el) == 0:
+        return el.text or ""
+    return "".join(str(part) for part in el.itertext())
+
+
+def parse(text: str) -> Decimal:
+    """Cast a string to xs:decimal (surrounding whitespace allowed, no exponent); else Unreadable."""
+    value = text.strip(XML_WHITESPACE)
+    if not _XS_DECIMAL.fullmatch(value):
+        raise Unreadable(value)
+    return Decimal(value)
+
+
+class Tree:
+    """The children of each element by tag, read from lxml once and shared by every rule."""
+
+    __slots__ = ("_kids", "_vat")
+
+    def __init__(self) -> None:
+        self._kids: dict[Element, dict[object, list[Element]]] = {}
+        self._vat: dict[Element, bool] = {}
+
+    def kids(self, el: Element) -> dict[object, list[Element]]:
+        """The children of ``el`` by tag, read from lxml on the first request."""
+        found = self._kids.get(el)
+        if found is None:
+            found = {}
+            for child in el:
+                bucket = found.get(child.tag)
+                if bucket is None:
+                    found[child.tag] = [child]
+                else:
+                    bucket.append(child)
+            self._kids[el] = found
+        return found
+
+    def all(self, el: Element, path: str) -> Sequence[Element]:
+        """Every ``path`` element under ``el``, in document order (do not modify the result)."""
+        tags = _STEPS.get(path) or steps(path)
+        kids = self._kids
+        nodes: Sequence[Element] = (el,)
+        for tag in tags:
+            if len(nodes) == 1:
+                node = nodes[0]
+                nodes = (kids.get(node) or self.kids(node)).get(tag, _NOTHING)
+            else:
+                nodes = [
+                    child
+                    for node in nodes
+                    for child in (kids.get(node) or self.kids(node)).get(tag, _NOTHING)
+                ]
+            if not nodes:
+                return _NOTHING
+        return nodes
+
+    def first(self, el: Element, path: str) -> Element | None:
+        found = self.all(el, path)
+        return found[0] if found else None
+
+    def has(self, el: Element, path: str) -> bool:
+        """``exists(path)``."""
+        return bool(self.all(el, path))
+
+    def text(self, el: Element, path: str) -> str:
+        """The string value of the first ``path`` element, empty when there is none."""
+        return string_value(self.first(el, path))
+
+    def filled(self, el: Element, path: str) -> bool:
+        """``normalize-space(path) != ''``."""
+        return self.text(el, path).strip(XML_WHITESPACE) != ""
+
+    def amount(self, el: Element, path: str) -> Decimal | None:
+        """``xs:decimal(path)``: None when absent (the empty sequence); Unreadable when not a
+        number, or when there are several (a sequence cannot be cast)."""
+        found = self.all(el, path)
+        if not found:
+            return None
+        if len(found) > 1:
+            raise Unreadable(path)
+        return parse(string_value(found[0]))
+
+    def amounts(self, elements: Iterable[Element], path: str) -> Iterator[Decimal]:
+        """``elements/xs:decimal(path)``: every ``path`` value under each element."""
+        for el in elements:
+            for node in self.all(el, path):
+                yield parse(string_value(node))
+
+    def is_vat(self, holder: Element) -> bool:
+        """``cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT'`` on a tax category or party tax scheme."""
+        found = self._vat.get(holder)
+        if found is None:
+            found = self._vat[holder] = any(
+                self.text(scheme, "cbc:ID").upper().strip(XML_WHITESPACE) == "VAT"
+                for scheme in self.all(holder, "cac:TaxScheme")
+            )
+        return found
+
+    def vat_categories(self, parent: Element, path: str = "cac:TaxCategory") -> list[Element]:
+        """``path[cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT']`` under ``parent``."""
+        return [category for category in self.all(parent, path) if self.is_vat(category)]
+
+    def indicator(self, allowance_or_charge: Element) -> bool | None:
+        """``cbc:ChargeIndicator`` cast to xs:boolean (true/false/1/0); None when absent or not boolean."""
+        value = self.text(allowance_or_charge, "cbc:ChargeIndicator").strip(XML_WHITESPACE)
+        if value in ("true", "1"):
+            return True
+        if value in ("false", "0"):
+            return False
+        return None
+
+    def allowances_and_charges(self, parent: Element, *, charge: bool) -> list[Element]:
+        """``parent/cac:AllowanceCharge[cbc:ChargeIndicator = charge]``."""
+        return [ac for ac in self.all(parent, "cac:AllowanceCharge") if self.indicator(ac) is charge]
+
+
+def tree(doc: Doc) -> Tree:
+    """The document's shared :class:`Tree`."""
+    return doc.memo("e2.tree", lambda _: Tree())
+
+
+# ---- where the rule contexts are ----
 
 
 def _index(doc: Doc) -> dict[str, list[Element]]:
@@ -78,6 +235,11 @@ def is_document(doc: Doc) -> bool:
     return doc.root.tag in ROOT_TAGS
 
 
+def root(doc: Doc) -> list[Element]:
+    """The ``/ubl:Invoice | /cn:CreditNote`` context: the root, when it is one of the two."""
+    return [doc.root] if is_document(doc) else []
+
+
 def _all_lines(doc: Doc) -> list[Element]:
     invoice_lines, credit_note_lines = contexts(doc, "InvoiceLine"), contexts(doc, "CreditNoteLine")
     if invoice_lines and credit_note_lines:  # both kinds in one document: keep document order
@@ -91,139 +253,66 @@ def all_lines(doc: Doc) -> list[Element]:
     return doc.memo("e2.lines", _all_lines)
 
 
-def _parent_tag(el: Element) -> object:
-    parent = el.getparent()
-    return None if parent is None else parent.tag
+def document_allowances(doc: Doc) -> list[Element]:
+    """Document level allowances (BG-20): root ``cac:AllowanceCharge`` with ChargeIndicator false."""
+    return doc.memo(
+        "e2.allowances",
+        lambda d: [ac for r in root(d) for ac in tree(d).allowances_and_charges(r, charge=False)],
+    )
 
 
-LINE_TAGS = frozenset({CAC + "InvoiceLine", CAC + "CreditNoteLine"})
+def document_charges(doc: Doc) -> list[Element]:
+    """Document level charges (BG-21): root ``cac:AllowanceCharge`` with ChargeIndicator true."""
+    return doc.memo(
+        "e2.charges", lambda d: [ac for r in root(d) for ac in tree(d).allowances_and_charges(r, charge=True)]
+    )
+
+
+def line_allowances(doc: Doc) -> list[Element]:
+    """Invoice line allowances (BG-27): each line's ``cac:AllowanceCharge`` with ChargeIndicator false."""
+    return doc.memo(
+        "e2.line_allowances",
+        lambda d: [ac for line in all_lines(d) for ac in tree(d).allowances_and_charges(line, charge=False)],
+    )
+
+
+def line_charges(doc: Doc) -> list[Element]:
+    """Invoice line charges (BG-28): each line's ``cac:AllowanceCharge`` with ChargeIndicator true."""
+    return doc.memo(
+        "e2.line_charges",
+        lambda d: [ac for line in all_lines(d) for ac in tree(d).allowances_and_charges(line, charge=True)],
+    )
+
+
+def _split_periods(doc: Doc) -> tuple[list[Element], list[Element]]:
+    of_lines: list[Element] = []
+    others: list[Element] = []
+    for period in contexts(doc, "InvoicePeriod"):
+        parent = period.getparent()
+        (of_lines if parent is not None and parent.tag in LINE_TAGS else others).append(period)
+    return of_lines, others
 
 
 def line_periods(doc: Doc) -> list[Element]:
-    """Invoice line periods (BG-26): ``cac:InvoicePeriod`` of a line."""
-    return [period for period in contexts(doc, "InvoicePeriod") if _parent_tag(period) in LINE_TAGS]
+    """Invoice line periods (BG-26): the ``cac:InvoicePeriod`` of a line."""
+    return doc.memo("e2.periods", _split_periods)[0]
 
 
 def document_periods(doc: Doc) -> list[Element]:
     """Invoicing periods (BG-14): every other ``cac:InvoicePeriod``. The official pattern lists the
     line period context first, so a line's period never answers to the invoicing period rules."""
-    return [period for period in contexts(doc, "InvoicePeriod") if _parent_tag(period) not in LINE_TAGS]
+    return doc.memo("e2.periods", _split_periods)[1]
 
 
 def vat_breakdowns(doc: Doc) -> list[Element]:
     """The ``cac:TaxTotal/cac:TaxSubtotal`` context (BG-23): every subtotal of every tax total."""
     return doc.memo(
         "e2.breakdowns",
-        lambda d: [sub for total in contexts(d, "TaxTotal") for sub in total.iterfind("cac:TaxSubtotal", NS)],
+        lambda d: [sub for total in contexts(d, "TaxTotal") for sub in tree(d).all(total, "cac:TaxSubtotal")],
     )
-
-
-# ---- strings and flags, as XPath compares them ----
-
-
-def normalize_space(value: str | None) -> str:
-    """XPath ``normalize-space``: XML whitespace runs become one space, ends trimmed."""
-    return _XML_SPACE.sub(" ", value or "").strip(" ")
-
-
-def string_value(el: Element | None) -> str:
-    """The XPath string value of an element (its text, as written); empty when absent."""
-    if el is None:
-        return ""
-    if len(el) == 0:
-        return el.text or ""
-    return "".join(str(part) for part in el.itertext())
-
-
-def filled(parent: Element, path: str) -> bool:
-    """``normalize-space(path) != ''`` for the first ``path`` element under ``parent``."""
-    return normalize_space(string_value(parent.find(path, NS))) != ""
-
-
-def any_filled(parent: Element, path: str) -> bool:
-    """``(path) != ''``: some ``path`` element under ``parent`` has a non-empty string value."""
-    return any(string_value(el) != "" for el in parent.iterfind(path, NS))
-
-
-def is_vat(category: Element) -> bool:
-    """``cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT'`` on a tax category or scheme holder."""
-    return any(
-        normalize_space(string_value(scheme.find("cbc:ID", NS)).upper()) == "VAT"
-        for scheme in category.iterfind("cac:TaxScheme", NS)
-    )
-
-
-def vat_categories(parent: Element, path: str = "cac:TaxCategory") -> list[Element]:
-    """The ``path`` tax categories under ``parent`` whose scheme is VAT."""
-    return [category for category in parent.iterfind(path, NS) if is_vat(category)]
-
-
-def indicator(el: Element) -> bool | None:
-    """``cbc:ChargeIndicator`` cast to xs:boolean (true/false/1/0), None when absent or not boolean."""
-    value = string_value(el.find("cbc:ChargeIndicator", NS)).strip(" \t\r\n")
-    if value in ("true", "1"):
-        return True
-    if value in ("false", "0"):
-        return False
-    return None
-
-
-def allowances_and_charges(parent: Element, *, charge: bool) -> list[Element]:
-    """``parent/cac:AllowanceCharge[cbc:ChargeIndicator = charge]``."""
-    return [ac for ac in parent.iterfind("cac:AllowanceCharge", NS) if indicator(ac) is charge]
-
-
-def document_allowances(doc: Doc) -> list[Element]:
-    """Document level allowances (BG-20): root ``cac:AllowanceCharge`` with ChargeIndicator false."""
-    if not is_document(doc):
-        return []
-    return doc.memo("e2.allowances", lambda d: allowances_and_charges(d.root, charge=False))
-
-
-def document_charges(doc: Doc) -> list[Element]:
-    """Document level charges (BG-21): root ``cac:AllowanceCharge`` with ChargeIndicator true."""
-    if not is_document(doc):
-        return []
-    return doc.memo("e2.charges", lambda d: allowances_and_charges(d.root, charge=True))
-
-
-def line_allowances(doc: Doc) -> list[Element]:
-    """Invoice line allowances (BG-27): each line's ``cac:AllowanceCharge`` with ChargeIndicator false."""
-    return [ac for line in all_lines(doc) for ac in allowances_and_charges(line, charge=False)]
-
-
-def line_charges(doc: Doc) -> list[Element]:
-    """Invoice line charges (BG-28): each line's ``cac:AllowanceCharge`` with ChargeIndicator true."""
-    return [ac for line in all_lines(doc) for ac in allowances_and_charges(line, charge=True)]
 
 
 # ---- numbers, as xs:decimal ----
-
-
-def parse(text: str) -> Decimal:
-    """Cast a string to xs:decimal (surrounding whitespace allowed, no exponent); else Unreadable."""
-    value = text.strip(" \t\r\n")
-    if not _XS_DECIMAL.fullmatch(value):
-        raise Unreadable(value)
-    return Decimal(value)
-
-
-def amount(parent: Element, path: str) -> Decimal | None:
-    """``xs:decimal(path)``: None when absent (the empty sequence); Unreadable when not a number
-    or when there are several (a sequence cannot be cast)."""
-    found = parent.findall(path, NS)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise Unreadable(path)
-    return parse(string_value(found[0]))
-
-
-def amounts(elements: Iterable[Element], path: str) -> Iterator[Decimal]:
-    """``elements/xs:decimal(path)``: every ``path`` value under each element."""
-    for el in elements:
-        for node in el.iterfind(path, NS):
-            yield parse(string_value(node))
 
 
 def total(values: Iterable[Decimal]) -> Decimal:

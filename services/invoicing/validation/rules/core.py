@@ -3,16 +3,20 @@
 Grouped by the element each rule is checked on (its Schematron context), in the order of the
 standard's model. Where the official assertion compares strings with ``normalize-space(x) != ''``
 a value of only spaces is missing; where it only asks ``exists(x)`` an empty element is present.
+Lines are ``cac:InvoiceLine`` or ``cac:CreditNoteLine``, quantities ``cbc:InvoicedQuantity`` or
+``cbc:CreditedQuantity``, type codes ``cbc:InvoiceTypeCode`` or ``cbc:CreditNoteTypeCode``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from services.invoicing.validation.rules._amounts import (
+    XML_WHITESPACE,
+    Tree,
     Unreadable,
     all_lines,
     contexts,
@@ -20,28 +24,35 @@ from services.invoicing.validation.rules._amounts import (
     document_charges,
     document_periods,
     failing,
-    filled,
-    is_document,
     line_allowances,
     line_charges,
     line_periods,
     normalize_space,
+    root,
     string_value,
+    tree,
     vat_breakdowns,
-    vat_categories,
 )
-from services.invoicing.validation.rules.base import NS, Doc, Element, each, rule
-
-
-def _root(doc: Doc) -> list[Element]:
-    """The ``/ubl:Invoice | /cn:CreditNote`` context: the root, when it is one of the two."""
-    return [doc.root] if is_document(doc) else []
+from services.invoicing.validation.rules.base import Doc, Element, each, rule
 
 
 def _under(doc: Doc, holder: str, path: str) -> Iterator[Element]:
     """``cac:<holder>/<path>``: every ``path`` element below any ``cac:<holder>``."""
+    t = tree(doc)
     for el in contexts(doc, holder):
-        yield from el.iterfind(path, NS)
+        yield from t.all(el, path)
+
+
+def _missing(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
+    """The elements without a ``path`` child: ``exists(path)`` is false."""
+    t = tree(doc)
+    return each(elements, lambda el: not t.has(el, path))
+
+
+def _blank(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
+    """The elements whose ``path`` is missing or blank: ``normalize-space(path) != ''`` is false."""
+    t = tree(doc)
+    return each(elements, lambda el: not t.filled(el, path))
 
 
 # ---- the Invoice (BG-0) ----
@@ -49,61 +60,62 @@ def _under(doc: Doc, holder: str, path: str) -> Iterator[Element]:
 
 @rule("BR-01", terms=("BT-24",), message="An Invoice must have a Specification identifier (BT-24).")
 def specification_identifier(doc: Doc) -> Iterator[Element]:
-    return each(_root(doc), lambda inv: not filled(inv, "cbc:CustomizationID"))
+    return _blank(doc, root(doc), "cbc:CustomizationID")
 
 
 @rule("BR-02", terms=("BT-1",), message="An Invoice must have an Invoice number (BT-1).")
 def invoice_number(doc: Doc) -> Iterator[Element]:
-    return each(_root(doc), lambda inv: not filled(inv, "cbc:ID"))
+    return _blank(doc, root(doc), "cbc:ID")
 
 
 @rule("BR-03", terms=("BT-2",), message="An Invoice must have an Invoice issue date (BT-2).")
 def issue_date(doc: Doc) -> Iterator[Element]:
-    return each(_root(doc), lambda inv: not filled(inv, "cbc:IssueDate"))
+    return _blank(doc, root(doc), "cbc:IssueDate")
 
 
 @rule("BR-04", terms=("BT-3",), message="An Invoice must have an Invoice type code (BT-3).")
 def type_code(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     return each(
-        _root(doc),
-        lambda inv: not (filled(inv, "cbc:InvoiceTypeCode") or filled(inv, "cbc:CreditNoteTypeCode")),
+        root(doc),
+        lambda inv: not (t.filled(inv, "cbc:InvoiceTypeCode") or t.filled(inv, "cbc:CreditNoteTypeCode")),
     )
 
 
 @rule("BR-05", terms=("BT-5",), message="An Invoice must have an Invoice currency code (BT-5).")
 def currency_code(doc: Doc) -> Iterator[Element]:
-    return each(_root(doc), lambda inv: not filled(inv, "cbc:DocumentCurrencyCode"))
+    return _blank(doc, root(doc), "cbc:DocumentCurrencyCode")
 
 
 @rule("BR-06", terms=("BT-27",), message="An Invoice must name the Seller (BT-27).")
 def seller_name(doc: Doc) -> Iterator[Element]:
-    path = "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
-    return each(_root(doc), lambda inv: not filled(inv, path))
+    return _blank(
+        doc, root(doc), "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
+    )
 
 
 @rule("BR-07", terms=("BT-44",), message="An Invoice must name the Buyer (BT-44).")
 def buyer_name(doc: Doc) -> Iterator[Element]:
-    path = "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
-    return each(_root(doc), lambda inv: not filled(inv, path))
+    return _blank(
+        doc, root(doc), "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
+    )
 
 
 @rule("BR-08", terms=("BG-5",), message="An Invoice must contain the Seller postal address (BG-5).")
 def seller_postal_address(doc: Doc) -> Iterator[Element]:
-    path = "cac:AccountingSupplierParty/cac:Party/cac:PostalAddress"
-    return each(_root(doc), lambda inv: inv.find(path, NS) is None)
+    return _missing(doc, root(doc), "cac:AccountingSupplierParty/cac:Party/cac:PostalAddress")
 
 
 @rule("BR-10", terms=("BG-8",), message="An Invoice must contain the Buyer postal address (BG-8).")
 def buyer_postal_address(doc: Doc) -> Iterator[Element]:
-    path = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress"
-    return each(_root(doc), lambda inv: inv.find(path, NS) is None)
+    return _missing(doc, root(doc), "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress")
 
 
 @rule("BR-16", terms=("BG-25",), message="An Invoice must have at least one Invoice line (BG-25).")
 def at_least_one_line(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     return each(
-        _root(doc),
-        lambda inv: inv.find("cac:InvoiceLine", NS) is None and inv.find("cac:CreditNoteLine", NS) is None,
+        root(doc), lambda inv: not (t.has(inv, "cac:InvoiceLine") or t.has(inv, "cac:CreditNoteLine"))
     )
 
 
@@ -114,16 +126,21 @@ def at_least_one_line(doc: Doc) -> Iterator[Element]:
     "accounting currency (BT-111) must be given too.",
 )
 def accounting_currency_total(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def holds(inv: Element) -> bool:
         # Each BT-6 needs a cac:TaxTotal/cbc:TaxAmount anywhere whose currencyID is that very string.
+        codes = t.all(inv, "cbc:TaxCurrencyCode")
+        if not codes:
+            return True
         given = {
-            amount.get("currencyID")
+            vat.get("currencyID")
             for total in contexts(doc, "TaxTotal")
-            for amount in total.iterfind("cbc:TaxAmount", NS)
+            for vat in t.all(total, "cbc:TaxAmount")
         }
-        return all(string_value(code) in given for code in inv.iterfind("cbc:TaxCurrencyCode", NS))
+        return all(string_value(code) in given for code in codes)
 
-    return each(_root(doc), lambda inv: not holds(inv))
+    return each(root(doc), lambda inv: not holds(inv))
 
 
 # ---- Seller (BG-4), Buyer (BG-7), Payee (BG-10), Seller tax representative (BG-11) ----
@@ -136,7 +153,7 @@ def accounting_currency_total(doc: Doc) -> Iterator[Element]:
 )
 def seller_country(doc: Doc) -> Iterator[Element]:
     addresses = _under(doc, "AccountingSupplierParty", "cac:Party/cac:PostalAddress")
-    return each(addresses, lambda address: not filled(address, "cac:Country/cbc:IdentificationCode"))
+    return _blank(doc, addresses, "cac:Country/cbc:IdentificationCode")
 
 
 @rule(
@@ -146,22 +163,24 @@ def seller_country(doc: Doc) -> Iterator[Element]:
 )
 def buyer_country(doc: Doc) -> Iterator[Element]:
     addresses = _under(doc, "AccountingCustomerParty", "cac:Party/cac:PostalAddress")
-    return each(addresses, lambda address: not filled(address, "cac:Country/cbc:IdentificationCode"))
+    return _blank(doc, addresses, "cac:Country/cbc:IdentificationCode")
 
 
 @rule(
     "BR-17",
     terms=("BG-10", "BT-59", "BG-4"),
     message="A Payee (BG-10) other than the Seller (BG-4) must have a Payee name (BT-59) that differs from "
-    "the Seller's, and no Seller identifier of its own.",
+    "the Seller's, and must not share a Seller identifier.",
 )
 def payee_name(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def values(el: Element | None, path: str) -> set[str]:
-        return set() if el is None else {string_value(node) for node in el.iterfind(path, NS)}
+        return set() if el is None else {string_value(node) for node in t.all(el, path)}
 
     def holds(payee: Element) -> bool:
-        parent = payee.getparent()
-        seller = None if parent is None else parent.find("cac:AccountingSupplierParty/cac:Party", NS)
+        parent = payee.getparent()  # the official test looks at ../cac:AccountingSupplierParty
+        seller = None if parent is None else t.first(parent, "cac:AccountingSupplierParty/cac:Party")
         names = values(payee, "cac:PartyName/cbc:Name")
         return (
             bool(names)
@@ -179,9 +198,7 @@ def payee_name(doc: Doc) -> Iterator[Element]:
     message="A Seller tax representative party (BG-11) must have a Seller tax representative name (BT-62).",
 )
 def tax_representative_name(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "TaxRepresentativeParty"), lambda party: not filled(party, "cac:PartyName/cbc:Name")
-    )
+    return _blank(doc, contexts(doc, "TaxRepresentativeParty"), "cac:PartyName/cbc:Name")
 
 
 @rule(
@@ -190,9 +207,7 @@ def tax_representative_name(doc: Doc) -> Iterator[Element]:
     message="A Seller tax representative party (BG-11) must have a Seller tax representative postal address (BG-12).",
 )
 def tax_representative_address(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "TaxRepresentativeParty"), lambda party: party.find("cac:PostalAddress", NS) is None
-    )
+    return _missing(doc, contexts(doc, "TaxRepresentativeParty"), "cac:PostalAddress")
 
 
 @rule(
@@ -203,7 +218,7 @@ def tax_representative_address(doc: Doc) -> Iterator[Element]:
 )
 def tax_representative_country(doc: Doc) -> Iterator[Element]:
     addresses = _under(doc, "TaxRepresentativeParty", "cac:PostalAddress")
-    return each(addresses, lambda address: not filled(address, "cac:Country/cbc:IdentificationCode"))
+    return _blank(doc, addresses, "cac:Country/cbc:IdentificationCode")
 
 
 @rule(
@@ -212,9 +227,10 @@ def tax_representative_country(doc: Doc) -> Iterator[Element]:
     message="A Seller tax representative party (BG-11) must have a Seller tax representative VAT identifier (BT-63).",
 )
 def tax_representative_vat_identifier(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def holds(party: Element) -> bool:
-        schemes = vat_categories(party, "cac:PartyTaxScheme")
-        return any(scheme.find("cbc:CompanyID", NS) is not None for scheme in schemes)
+        return any(t.has(scheme, "cbc:CompanyID") for scheme in t.vat_categories(party, "cac:PartyTaxScheme"))
 
     return each(contexts(doc, "TaxRepresentativeParty"), lambda party: not holds(party))
 
@@ -240,53 +256,45 @@ def buyer_endpoint_scheme(doc: Doc) -> Iterator[Element]:
 
 @rule("BR-12", terms=("BT-106",), message="An Invoice must have the Sum of Invoice line net amount (BT-106).")
 def sum_of_line_net_amounts_present(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "LegalMonetaryTotal"), lambda totals: totals.find("cbc:LineExtensionAmount", NS) is None
-    )
+    return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:LineExtensionAmount")
 
 
 @rule(
     "BR-13", terms=("BT-109",), message="An Invoice must have the Invoice total amount without VAT (BT-109)."
 )
 def total_without_vat_present(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "LegalMonetaryTotal"), lambda totals: totals.find("cbc:TaxExclusiveAmount", NS) is None
-    )
+    return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:TaxExclusiveAmount")
 
 
 @rule("BR-14", terms=("BT-112",), message="An Invoice must have the Invoice total amount with VAT (BT-112).")
 def total_with_vat_present(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "LegalMonetaryTotal"), lambda totals: totals.find("cbc:TaxInclusiveAmount", NS) is None
-    )
+    return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:TaxInclusiveAmount")
 
 
 @rule("BR-15", terms=("BT-115",), message="An Invoice must have the Amount due for payment (BT-115).")
 def amount_due_present(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "LegalMonetaryTotal"), lambda totals: totals.find("cbc:PayableAmount", NS) is None
-    )
+    return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:PayableAmount")
 
 
 # ---- Invoice line (BG-25) ----
 
+_XS_DOUBLE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
 
 def _double(text: str) -> Decimal:
-    """Cast to xs:double as a general comparison with a number does (INF, -INF, NaN, exponents)."""
-    value = text.strip(" \t\r\n")
+    """Cast to xs:double, as a general comparison with a number does (INF, -INF, NaN, exponents)."""
+    value = text.strip(XML_WHITESPACE)
     if value in ("INF", "+INF", "-INF", "NaN"):
         return Decimal(value.replace("INF", "Infinity"))
-    if not re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", value):
+    if not _XS_DOUBLE.fullmatch(value):
         raise Unreadable(value)
     return Decimal(value)
 
 
-def _some_not_negative(parent: Element, path: str) -> bool:
-    """``(path) >= 0``: true when some ``path`` value is zero or more (false when there is none)."""
-    return any(
-        not value.is_nan() and value >= 0
-        for value in map(_double, map(string_value, parent.iterfind(path, NS)))
-    )
+def _some_not_negative(t: Tree, parent: Element, path: str) -> bool:
+    """``(path) >= 0``: some ``path`` value is zero or more (false when there is none)."""
+    values = (_double(string_value(node)) for node in t.all(parent, path))
+    return any(not value.is_nan() and value >= 0 for value in values)
 
 
 @rule(
@@ -295,7 +303,7 @@ def _some_not_negative(parent: Element, path: str) -> bool:
     message="Each Invoice line (BG-25) must have an Invoice line identifier (BT-126).",
 )
 def line_identifier(doc: Doc) -> Iterator[Element]:
-    return each(all_lines(doc), lambda line: not filled(line, "cbc:ID"))
+    return _blank(doc, all_lines(doc), "cbc:ID")
 
 
 @rule(
@@ -304,11 +312,10 @@ def line_identifier(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must have an Invoiced quantity (BT-129).",
 )
 def line_quantity(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     return each(
         all_lines(doc),
-        lambda line: (
-            line.find("cbc:InvoicedQuantity", NS) is None and line.find("cbc:CreditedQuantity", NS) is None
-        ),
+        lambda line: not (t.has(line, "cbc:InvoicedQuantity") or t.has(line, "cbc:CreditedQuantity")),
     )
 
 
@@ -318,8 +325,10 @@ def line_quantity(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must give the Invoiced quantity unit of measure code (BT-130).",
 )
 def line_quantity_unit(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def holds(line: Element) -> bool:
-        quantities = [*line.iterfind("cbc:InvoicedQuantity", NS), *line.iterfind("cbc:CreditedQuantity", NS)]
+        quantities = [*t.all(line, "cbc:InvoicedQuantity"), *t.all(line, "cbc:CreditedQuantity")]
         return any(quantity.get("unitCode") is not None for quantity in quantities)
 
     return each(all_lines(doc), lambda line: not holds(line))
@@ -331,7 +340,7 @@ def line_quantity_unit(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must have an Invoice line net amount (BT-131).",
 )
 def line_net_amount_present(doc: Doc) -> Iterator[Element]:
-    return each(all_lines(doc), lambda line: line.find("cbc:LineExtensionAmount", NS) is None)
+    return _missing(doc, all_lines(doc), "cbc:LineExtensionAmount")
 
 
 @rule(
@@ -340,7 +349,7 @@ def line_net_amount_present(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must contain the Item name (BT-153).",
 )
 def item_name(doc: Doc) -> Iterator[Element]:
-    return each(all_lines(doc), lambda line: not filled(line, "cac:Item/cbc:Name"))
+    return _blank(doc, all_lines(doc), "cac:Item/cbc:Name")
 
 
 @rule(
@@ -349,29 +358,29 @@ def item_name(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must contain the Item net price (BT-146).",
 )
 def item_net_price_present(doc: Doc) -> Iterator[Element]:
-    return each(all_lines(doc), lambda line: line.find("cac:Price/cbc:PriceAmount", NS) is None)
+    return _missing(doc, all_lines(doc), "cac:Price/cbc:PriceAmount")
 
 
 @rule("BR-27", terms=("BT-146",), message="The Item net price (BT-146) must not be negative.")
 def item_net_price_not_negative(doc: Doc) -> Iterator[Element]:
-    return failing(all_lines(doc), lambda line: _some_not_negative(line, "cac:Price/cbc:PriceAmount"))
+    t = tree(doc)
+    return failing(all_lines(doc), lambda line: _some_not_negative(t, line, "cac:Price/cbc:PriceAmount"))
 
 
 @rule("BR-28", terms=("BT-148",), message="The Item gross price (BT-148) must not be negative.")
 def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     path = "cac:Price/cac:AllowanceCharge/cbc:BaseAmount"
-    return failing(all_lines(doc), lambda line: line.find(path, NS) is None or _some_not_negative(line, path))
+    return failing(all_lines(doc), lambda line: not t.has(line, path) or _some_not_negative(t, line, path))
 
 
 @rule(
     "BR-64", terms=("BT-157",), message="The Item standard identifier (BT-157) must have a Scheme identifier."
 )
 def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
-    identifiers = (
-        identifier
-        for line in all_lines(doc)
-        for identifier in line.iterfind("cac:Item/cac:StandardItemIdentification/cbc:ID", NS)
-    )
+    t = tree(doc)
+    path = "cac:Item/cac:StandardItemIdentification/cbc:ID"
+    identifiers = (identifier for line in all_lines(doc) for identifier in t.all(line, path))
     return each(identifiers, lambda identifier: identifier.get("schemeID") is None)
 
 
@@ -381,11 +390,9 @@ def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
     message="The Item classification identifier (BT-158) must have a Scheme identifier.",
 )
 def item_classification_scheme(doc: Doc) -> Iterator[Element]:
-    codes = (
-        code
-        for line in all_lines(doc)
-        for code in line.iterfind("cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode", NS)
-    )
+    t = tree(doc)
+    path = "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
+    codes = (code for line in all_lines(doc) for code in t.all(line, path))
     return each(codes, lambda code: code.get("listID") is None)
 
 
@@ -395,9 +402,10 @@ def item_classification_scheme(doc: Doc) -> Iterator[Element]:
     message="Each Item attribute (BG-32) must contain an Item attribute name (BT-160) and value (BT-161).",
 )
 def item_attribute(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     return each(
         contexts(doc, "AdditionalItemProperty"),
-        lambda attribute: attribute.find("cbc:Name", NS) is None or attribute.find("cbc:Value", NS) is None,
+        lambda attribute: not (t.has(attribute, "cbc:Name") and t.has(attribute, "cbc:Value")),
     )
 
 
@@ -407,8 +415,8 @@ _XS_DATE = re.compile(r"(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?")
 
 
 def _xs_date(el: Element) -> datetime:
-    """Cast to xs:date and return the instant the day starts (UTC when no timezone is written)."""
-    value = string_value(el).strip(" \t\r\n")
+    """Cast to xs:date; the instant the day starts (in UTC when no timezone is written)."""
+    value = string_value(el).strip(XML_WHITESPACE)
     match = _XS_DATE.fullmatch(value)
     if match is None:
         raise Unreadable(value)
@@ -423,8 +431,8 @@ def _xs_date(el: Element) -> datetime:
     return start
 
 
-def _ends_after_start(period: Element) -> bool:
-    start, end = period.find("cbc:StartDate", NS), period.find("cbc:EndDate", NS)
+def _period_in_order(t: Tree, period: Element) -> bool:
+    start, end = t.first(period, "cbc:StartDate"), t.first(period, "cbc:EndDate")
     return start is None or end is None or _xs_date(end) >= _xs_date(start)
 
 
@@ -434,7 +442,8 @@ def _ends_after_start(period: Element) -> bool:
     message="The Invoicing period end date (BT-74) must not be earlier than its start date (BT-73).",
 )
 def invoicing_period_order(doc: Doc) -> Iterator[Element]:
-    return failing(document_periods(doc), _ends_after_start)
+    t = tree(doc)
+    return failing(document_periods(doc), lambda period: _period_in_order(t, period))
 
 
 @rule(
@@ -443,21 +452,24 @@ def invoicing_period_order(doc: Doc) -> Iterator[Element]:
     message="The Invoice line period end date (BT-135) must not be earlier than its start date (BT-134).",
 )
 def line_period_order(doc: Doc) -> Iterator[Element]:
-    return failing(line_periods(doc), _ends_after_start)
+    t = tree(doc)
+    return failing(line_periods(doc), lambda period: _period_in_order(t, period))
 
 
 # ---- Document level allowances (BG-20) and charges (BG-21) ----
 
 
-def _has_reason(allowance_or_charge: Element) -> bool:
-    return (
-        allowance_or_charge.find("cbc:AllowanceChargeReason", NS) is not None
-        or allowance_or_charge.find("cbc:AllowanceChargeReasonCode", NS) is not None
+def _without_reason(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
+    t = tree(doc)
+    return each(
+        elements,
+        lambda el: not (t.has(el, "cbc:AllowanceChargeReason") or t.has(el, "cbc:AllowanceChargeReasonCode")),
     )
 
 
-def _has_vat_category_code(allowance_or_charge: Element) -> bool:
-    return any(category.find("cbc:ID", NS) is not None for category in vat_categories(allowance_or_charge))
+def _without_vat_category_code(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
+    t = tree(doc)
+    return each(elements, lambda el: not any(t.has(category, "cbc:ID") for category in t.vat_categories(el)))
 
 
 @rule(
@@ -466,7 +478,7 @@ def _has_vat_category_code(allowance_or_charge: Element) -> bool:
     message="Each Document level allowance (BG-20) must have an amount (BT-92).",
 )
 def document_allowance_amount(doc: Doc) -> Iterator[Element]:
-    return each(document_allowances(doc), lambda allowance: allowance.find("cbc:Amount", NS) is None)
+    return _missing(doc, document_allowances(doc), "cbc:Amount")
 
 
 @rule(
@@ -475,7 +487,7 @@ def document_allowance_amount(doc: Doc) -> Iterator[Element]:
     message="Each Document level allowance (BG-20) must have a VAT category code (BT-95).",
 )
 def document_allowance_vat_category(doc: Doc) -> Iterator[Element]:
-    return each(document_allowances(doc), lambda allowance: not _has_vat_category_code(allowance))
+    return _without_vat_category_code(doc, document_allowances(doc))
 
 
 @rule(
@@ -484,7 +496,7 @@ def document_allowance_vat_category(doc: Doc) -> Iterator[Element]:
     message="Each Document level allowance (BG-20) must have a reason (BT-97) or a reason code (BT-98).",
 )
 def document_allowance_reason(doc: Doc) -> Iterator[Element]:
-    return each(document_allowances(doc), lambda allowance: not _has_reason(allowance))
+    return _without_reason(doc, document_allowances(doc))
 
 
 @rule(
@@ -493,7 +505,7 @@ def document_allowance_reason(doc: Doc) -> Iterator[Element]:
     message="Each Document level charge (BG-21) must have an amount (BT-99).",
 )
 def document_charge_amount(doc: Doc) -> Iterator[Element]:
-    return each(document_charges(doc), lambda charge: charge.find("cbc:Amount", NS) is None)
+    return _missing(doc, document_charges(doc), "cbc:Amount")
 
 
 @rule(
@@ -502,7 +514,7 @@ def document_charge_amount(doc: Doc) -> Iterator[Element]:
     message="Each Document level charge (BG-21) must have a VAT category code (BT-102).",
 )
 def document_charge_vat_category(doc: Doc) -> Iterator[Element]:
-    return each(document_charges(doc), lambda charge: not _has_vat_category_code(charge))
+    return _without_vat_category_code(doc, document_charges(doc))
 
 
 @rule(
@@ -511,7 +523,7 @@ def document_charge_vat_category(doc: Doc) -> Iterator[Element]:
     message="Each Document level charge (BG-21) must have a reason (BT-104) or a reason code (BT-105).",
 )
 def document_charge_reason(doc: Doc) -> Iterator[Element]:
-    return each(document_charges(doc), lambda charge: not _has_reason(charge))
+    return _without_reason(doc, document_charges(doc))
 
 
 # ---- Invoice line allowances (BG-27) and charges (BG-28) ----
@@ -523,7 +535,7 @@ def document_charge_reason(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line allowance (BG-27) must have an amount (BT-136).",
 )
 def line_allowance_amount(doc: Doc) -> Iterator[Element]:
-    return each(line_allowances(doc), lambda allowance: allowance.find("cbc:Amount", NS) is None)
+    return _missing(doc, line_allowances(doc), "cbc:Amount")
 
 
 @rule(
@@ -532,7 +544,7 @@ def line_allowance_amount(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line allowance (BG-27) must have a reason (BT-139) or a reason code (BT-140).",
 )
 def line_allowance_reason(doc: Doc) -> Iterator[Element]:
-    return each(line_allowances(doc), lambda allowance: not _has_reason(allowance))
+    return _without_reason(doc, line_allowances(doc))
 
 
 @rule(
@@ -541,7 +553,7 @@ def line_allowance_reason(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line charge (BG-28) must have an amount (BT-141).",
 )
 def line_charge_amount(doc: Doc) -> Iterator[Element]:
-    return each(line_charges(doc), lambda charge: charge.find("cbc:Amount", NS) is None)
+    return _missing(doc, line_charges(doc), "cbc:Amount")
 
 
 @rule(
@@ -550,7 +562,7 @@ def line_charge_amount(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line charge (BG-28) must have a reason (BT-144) or a reason code (BT-145).",
 )
 def line_charge_reason(doc: Doc) -> Iterator[Element]:
-    return each(line_charges(doc), lambda charge: not _has_reason(charge))
+    return _without_reason(doc, line_charges(doc))
 
 
 # ---- VAT breakdown (BG-23) ----
@@ -562,7 +574,7 @@ def line_charge_reason(doc: Doc) -> Iterator[Element]:
     message="Each VAT breakdown (BG-23) must have a VAT category taxable amount (BT-116).",
 )
 def breakdown_taxable_amount(doc: Doc) -> Iterator[Element]:
-    return each(vat_breakdowns(doc), lambda subtotal: subtotal.find("cbc:TaxableAmount", NS) is None)
+    return _missing(doc, vat_breakdowns(doc), "cbc:TaxableAmount")
 
 
 @rule(
@@ -571,7 +583,7 @@ def breakdown_taxable_amount(doc: Doc) -> Iterator[Element]:
     message="Each VAT breakdown (BG-23) must have a VAT category tax amount (BT-117).",
 )
 def breakdown_tax_amount(doc: Doc) -> Iterator[Element]:
-    return each(vat_breakdowns(doc), lambda subtotal: subtotal.find("cbc:TaxAmount", NS) is None)
+    return _missing(doc, vat_breakdowns(doc), "cbc:TaxAmount")
 
 
 @rule(
@@ -580,7 +592,7 @@ def breakdown_tax_amount(doc: Doc) -> Iterator[Element]:
     message="Each VAT breakdown (BG-23) must have a VAT category code (BT-118).",
 )
 def breakdown_category_code(doc: Doc) -> Iterator[Element]:
-    return each(vat_breakdowns(doc), lambda subtotal: not _has_vat_category_code(subtotal))
+    return _without_vat_category_code(doc, vat_breakdowns(doc))
 
 
 @rule(
@@ -590,10 +602,12 @@ def breakdown_category_code(doc: Doc) -> Iterator[Element]:
     "'Not subject to VAT' (O).",
 )
 def breakdown_rate(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def holds(subtotal: Element) -> bool:
-        categories = vat_categories(subtotal)
-        return any(category.find("cbc:Percent", NS) is not None for category in categories) or any(
-            normalize_space(string_value(category.find("cbc:ID", NS))) == "O" for category in categories
+        categories = t.vat_categories(subtotal)
+        return any(t.has(category, "cbc:Percent") for category in categories) or any(
+            t.text(category, "cbc:ID").strip(XML_WHITESPACE) == "O" for category in categories
         )
 
     return each(vat_breakdowns(doc), lambda subtotal: not holds(subtotal))
@@ -610,7 +624,7 @@ CREDIT_TRANSFER_CODES = ("30", "58")  # UNCL 4461: credit transfer, SEPA credit 
     message="A Payment instruction (BG-16) must give the Payment means type code (BT-81).",
 )
 def payment_means_code(doc: Doc) -> Iterator[Element]:
-    return each(contexts(doc, "PaymentMeans"), lambda means: means.find("cbc:PaymentMeansCode", NS) is None)
+    return _missing(doc, contexts(doc, "PaymentMeans"), "cbc:PaymentMeansCode")
 
 
 @rule(
@@ -619,16 +633,15 @@ def payment_means_code(doc: Doc) -> Iterator[Element]:
     message="Credit transfer information (BG-17) must contain the Payment account identifier (BT-84).",
 )
 def payment_account_identifier(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
     # The context compares the code as written, without trimming it.
     accounts = (
         account
         for means in contexts(doc, "PaymentMeans")
-        if any(
-            string_value(code) in CREDIT_TRANSFER_CODES for code in means.iterfind("cbc:PaymentMeansCode", NS)
-        )
-        for account in means.iterfind("cac:PayeeFinancialAccount", NS)
+        if any(string_value(code) in CREDIT_TRANSFER_CODES for code in t.all(means, "cbc:PaymentMeansCode"))
+        for account in t.all(means, "cac:PayeeFinancialAccount")
     )
-    return each(accounts, lambda account: not filled(account, "cbc:ID"))
+    return _blank(doc, accounts, "cbc:ID")
 
 
 @rule(
@@ -650,12 +663,11 @@ def card_number_masked(doc: Doc) -> Iterator[Element]:
     "identifier (BT-84) must be present.",
 )
 def credit_transfer_account(doc: Doc) -> Iterator[Element]:
+    t = tree(doc)
+
     def holds(means: Element) -> bool:
-        code = normalize_space(string_value(means.find("cbc:PaymentMeansCode", NS)))
-        return (
-            code not in CREDIT_TRANSFER_CODES
-            or means.find("cac:PayeeFinancialAccount/cbc:ID", NS) is not None
-        )
+        code = t.text(means, "cbc:PaymentMeansCode").strip(XML_WHITESPACE)
+        return code not in CREDIT_TRANSFER_CODES or t.has(means, "cac:PayeeFinancialAccount/cbc:ID")
 
     return each(contexts(doc, "PaymentMeans"), lambda means: not holds(means))
 
@@ -669,9 +681,7 @@ def credit_transfer_account(doc: Doc) -> Iterator[Element]:
     message="Each Additional supporting document (BG-24) must contain a Supporting document reference (BT-122).",
 )
 def supporting_document_reference(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "AdditionalDocumentReference"), lambda reference: not filled(reference, "cbc:ID")
-    )
+    return _blank(doc, contexts(doc, "AdditionalDocumentReference"), "cbc:ID")
 
 
 @rule(
@@ -680,10 +690,7 @@ def supporting_document_reference(doc: Doc) -> Iterator[Element]:
     message="Each Preceding Invoice reference (BG-3) must contain the Preceding Invoice reference (BT-25).",
 )
 def preceding_invoice_reference(doc: Doc) -> Iterator[Element]:
-    return each(
-        contexts(doc, "BillingReference"),
-        lambda reference: reference.find("cac:InvoiceDocumentReference/cbc:ID", NS) is None,
-    )
+    return _missing(doc, contexts(doc, "BillingReference"), "cac:InvoiceDocumentReference/cbc:ID")
 
 
 @rule(
@@ -693,4 +700,4 @@ def preceding_invoice_reference(doc: Doc) -> Iterator[Element]:
 )
 def deliver_to_country(doc: Doc) -> Iterator[Element]:
     addresses = _under(doc, "Delivery", "cac:DeliveryLocation/cac:Address")
-    return each(addresses, lambda address: address.find("cac:Country/cbc:IdentificationCode", NS) is None)
+    return _missing(doc, addresses, "cac:Country/cbc:IdentificationCode")

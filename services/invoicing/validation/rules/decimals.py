@@ -11,28 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from services.invoicing.validation.rules._amounts import (
+    Tree,
     all_lines,
     contexts,
     document_allowances,
     document_charges,
-    is_document,
     line_allowances,
     line_charges,
+    root,
     string_value,
+    tree,
     vat_breakdowns,
 )
-from services.invoicing.validation.rules.base import NS, Doc, Element, each, rule
+from services.invoicing.validation.rules.base import Doc, Element, each, rule
 
 MAX_DECIMALS = 2
 
 
-def too_many_decimals(parent: Element, path: str) -> bool:
+def too_many_decimals(t: Tree, parent: Element, path: str) -> bool:
     """True when the ``path`` amount under ``parent`` has more than two characters after its '.'.
 
     Several such amounts cannot be tested one by one (the official check errors on a
     sequence), so they count as broken.
     """
-    found = parent.findall(path, NS)
+    found = t.all(parent, path)
     if len(found) > 1:
         return True
     return bool(found) and _more_than_two(string_value(found[0]))
@@ -75,7 +77,8 @@ DECIMAL_RULES: tuple[tuple[str, Contexts, str, str, str], ...] = (
 
 def _decimal_rule(where: Contexts, path: str) -> Callable[[Doc], Iterator[Element]]:
     def check(doc: Doc) -> Iterator[Element]:
-        return each(where(doc), lambda parent: too_many_decimals(parent, path))
+        t = tree(doc)
+        return each(where(doc), lambda parent: too_many_decimals(t, parent, path))
 
     return check
 
@@ -95,13 +98,12 @@ for _id, _where, _path, _term, _name in DECIMAL_RULES:
 
 
 def _tax_totals_tagged(doc: Doc, currency_element: str) -> list[Element]:
+    t = tree(doc)
     return [
         amount
         for total in contexts(doc, "TaxTotal")
-        for amount in total.iterfind("cbc:TaxAmount", NS)
-        if any(
-            string_value(code) == amount.get("currencyID") for code in amount.iterfind(currency_element, NS)
-        )
+        for amount in t.all(total, "cbc:TaxAmount")
+        if any(string_value(code) == amount.get("currencyID") for code in t.all(amount, currency_element))
     ]
 
 
@@ -118,8 +120,7 @@ def _tagged_decimals_broken(doc: Doc, currency_element: str) -> bool:
     message="The Invoice total VAT amount (BT-110) must have at most two decimals.",
 )
 def total_vat_decimals(doc: Doc) -> Iterator[Element]:
-    roots = [doc.root] if is_document(doc) else []
-    return each(roots, lambda _: _tagged_decimals_broken(doc, "cbc:DocumentCurrencyCode"))
+    return each(root(doc), lambda _: _tagged_decimals_broken(doc, "cbc:DocumentCurrencyCode"))
 
 
 @rule(
@@ -128,5 +129,4 @@ def total_vat_decimals(doc: Doc) -> Iterator[Element]:
     message="The Invoice total VAT amount in accounting currency (BT-111) must have at most two decimals.",
 )
 def total_vat_accounting_decimals(doc: Doc) -> Iterator[Element]:
-    roots = [doc.root] if is_document(doc) else []
-    return each(roots, lambda _: _tagged_decimals_broken(doc, "cbc:TaxCurrencyCode"))
+    return each(root(doc), lambda _: _tagged_decimals_broken(doc, "cbc:TaxCurrencyCode"))
