@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
 from gateway.models import Base
-from services.common.db import Database
+from tests.dbtools import schema_differences
 
 
-def test_models_and_migrations_agree(database: Database) -> None:
-    with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
-    assert differences == []
+def test_models_and_migrations_agree(database_url: str) -> None:
+    assert schema_differences(database_url, Base.metadata) == []

@@ -22,10 +22,10 @@ from starlette.routing import Route
 from gateway.policy import Upstream
 from gateway.ratelimit import MemoryRateLimiter
 from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
+from tests.conftest import INTERNAL_SECRET
 from tests.gateway.conftest import gateway_client, make_key, settings_for
 
 pytestmark = pytest.mark.anyio
-SECRET = "dev-internal-secret"
 
 
 async def echo(request: Request) -> Response:
@@ -90,7 +90,7 @@ async def test_key_and_forged_identity_are_stripped_and_the_caller_is_signed(
     seen = headers_of(answer)
     assert "authorization" not in seen and "x-api-key" not in seen
     assert len(seen[PRINCIPAL_HEADER.lower()]) == 1
-    principal = decode_principal(seen[PRINCIPAL_HEADER.lower()][0], [SECRET])
+    principal = decode_principal(seen[PRINCIPAL_HEADER.lower()][0], [INTERNAL_SECRET])
     assert (principal.key_id, principal.role, principal.supplier_id, principal.name) == (
         key_id,
         Role.SUPPLIER,
