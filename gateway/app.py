@@ -42,19 +42,21 @@ def create_app(
         configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
         app.state.database = Database(settings.effective_database_url)
         app.state.upstreams = Upstreams(settings, transports)
-        if rate_limiter is not None:
-            app.state.rate_limiter = rate_limiter
-        elif settings.redis_url:
-            app.state.rate_limiter = RedisRateLimiter.from_url(settings.redis_url)
-        else:
-            app.state.rate_limiter = MemoryRateLimiter()
+        # A limiter passed in belongs to the caller, who closes it; one made here is closed here.
+        own_limiter: RateLimiter | None = None
+        if rate_limiter is None:
+            own_limiter = (
+                RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
+            )
+        app.state.rate_limiter = rate_limiter if rate_limiter is not None else own_limiter
         app.state.openapi = CombinedOpenApi(
             app.state.upstreams, lambda: gateway_document(app), ttl=settings.openapi_cache_seconds
         )
         try:
             yield
         finally:
-            await app.state.rate_limiter.close()
+            if own_limiter is not None:
+                await own_limiter.close()
             await app.state.upstreams.aclose()
             app.state.database.dispose()
 

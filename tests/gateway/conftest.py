@@ -4,6 +4,8 @@ keys, and the gateway app running its lifespan."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.orm import Session
 
 from gateway import service
@@ -21,6 +24,8 @@ from gateway.settings import GatewaySettings
 from services.common.db import Database
 from services.common.identity import Role
 from tests.conftest import INTERNAL_SECRET, database_fixture
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 gateway_db_url = database_fixture("gateway")
 
@@ -34,6 +39,35 @@ def anyio_backend() -> str:
 def database_url(gateway_db_url: str) -> str:
     """The gateway database, migrated with Alembic, emptied before each test (SQLite and PostgreSQL)."""
     return gateway_db_url
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Redis]:
+    """The real Redis at ``REDIS_URL``; a skip (a failure with TESSERA_REQUIRE_REDIS=1) without one."""
+    client: Redis = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception as error:  # noqa: BLE001  (no Redis answering, whatever the reason)
+        await client.aclose()
+        if os.environ.get("TESSERA_REQUIRE_REDIS") == "1":
+            pytest.fail(
+                f"Redis is required (TESSERA_REQUIRE_REDIS=1) but {REDIS_URL} does not answer: {error}"
+            )
+        pytest.skip(
+            f"no Redis at {REDIS_URL} ({type(error).__name__}); set TESSERA_REQUIRE_REDIS=1 to fail instead"
+        )
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: Redis) -> AsyncIterator[str]:
+    """A key prefix of this test's own, deleted afterwards."""
+    prefix = f"tessera:test:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = [k async for k in redis_client.scan_iter(match=prefix + "*")]
+    if keys:
+        await redis_client.delete(*keys)
 
 
 @pytest.fixture

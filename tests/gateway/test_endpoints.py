@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.policy import Upstream
+from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from services.common.identity import Role
-from tests.gateway.conftest import gateway_client, make_key, settings_for
+from tests.gateway.conftest import REDIS_URL, gateway_client, make_key, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -177,3 +179,52 @@ async def test_docs_page_points_at_the_combined_document(client: httpx.AsyncClie
     page = await client.get("/docs")
     assert page.status_code == 200
     assert "/openapi.json" in page.text
+
+
+async def check_budgets_by_role(database_url: str, limiter: RateLimiter) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    settings = settings_for(database_url, rate_limit_supplier=2, rate_limit_officer=3)
+    _, supplier = make_key(database_url, Role.SUPPLIER, supplier_id="BE0123456789")
+    _, officer = make_key(database_url, Role.OFFICER)
+    async with gateway_client(settings, transports=transports, rate_limiter=limiter) as http:
+        supplier_codes = [
+            (await http.get("/v1/invoices", headers=bearer(supplier))).status_code for _ in range(3)
+        ]
+        officer_codes = [
+            (await http.get("/v1/invoices", headers=bearer(officer))).status_code for _ in range(4)
+        ]
+        refused = await http.get("/v1/invoices", headers=bearer(supplier))
+    assert supplier_codes == [200, 200, 429]
+    assert officer_codes == [200, 200, 200, 429]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_keys_have_their_own_budget_by_role_in_memory(database_url: str) -> None:
+    await check_budgets_by_role(database_url, MemoryRateLimiter())
+
+
+async def test_keys_have_their_own_budget_by_role_in_redis(
+    database_url: str, redis_client: Redis, redis_prefix: str
+) -> None:
+    await check_budgets_by_role(database_url, RedisRateLimiter(redis_client, prefix=redis_prefix))
+
+
+async def test_redis_url_selects_the_shared_limiter(database_url: str, redis_client: object) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    settings = settings_for(database_url, redis_url=REDIS_URL)
+    async with gateway_client(settings, transports=transports) as http:
+        ready = await http.get("/readyz")
+    assert ready.json()["checks"] == {"database": "ok", "rate_limiter": "ok"}
+
+
+async def test_unreachable_redis_makes_the_gateway_unready_and_refuse(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    settings = settings_for(database_url, redis_url="redis://127.0.0.1:1/0")
+    async with gateway_client(settings, transports=transports) as http:
+        ready = await http.get("/readyz")
+        refused = await http.get("/pay/x")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["rate_limiter"] == "failing"
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "rate_limiter_unavailable"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
 from redis.asyncio import Redis
 
@@ -13,7 +9,6 @@ from gateway.errors import RateLimiterUnavailable
 from gateway.ratelimit import Decision, Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
 pytestmark = pytest.mark.anyio
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class FakeClock:
@@ -30,26 +25,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def redis_limiter(clock: FakeClock) -> AsyncIterator[RedisRateLimiter]:
-    client: Redis = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-    except Exception as error:  # noqa: BLE001  (no Redis answering, whatever the reason)
-        await client.aclose()
-        if os.environ.get("TESSERA_REQUIRE_REDIS") == "1":
-            pytest.fail(
-                f"Redis is required (TESSERA_REQUIRE_REDIS=1) but {REDIS_URL} does not answer: {error}"
-            )
-        pytest.skip(
-            f"no Redis at {REDIS_URL} ({type(error).__name__}); set TESSERA_REQUIRE_REDIS=1 to fail instead"
-        )
-    prefix = f"tessera:test:{uuid.uuid4().hex}:"
-    limiter = RedisRateLimiter(client, prefix=prefix, clock=clock)
-    yield limiter
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await limiter.close()
+def redis_limiter(clock: FakeClock, redis_client: Redis, redis_prefix: str) -> RedisRateLimiter:
+    return RedisRateLimiter(redis_client, prefix=redis_prefix, clock=clock)
 
 
 @pytest.fixture(params=["memory", "redis"])
