@@ -1,1 +1,532 @@
-"""Placeholder: rules of this family are being written."""
+"""UBL syntax rules UBL-SR-01..UBL-SR-56: what UBL may repeat but EN 16931 allows once (or not at all).
+
+Most are cardinalities, "at most N elements at this path, counted from this context"; they are a table
+(:data:`LIMITS`) checked together in :func:`syntax_breaches`. The handful with a condition of their own
+(a tax scheme that must be VAT, a Payee that differs from the Seller, values that must all be equal) are
+small named functions below. Contexts are those of the CEN/TC 434 artefacts (release 1.3.16): the
+document root for most, and every element of a name for the others (``cac:PaymentMeans`` anywhere, each
+invoice line, ...). One finding per context element that breaks the rule, located at that element.
+
+A count is skipped when the document holds no more elements of the counted name than the limit, in all
+(the shared element index answers that at no cost), so a typical invoice costs a few dictionary lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from lxml import etree
+
+from services.invoicing.validation.findings import Severity
+from services.invoicing.validation.rules._tree import by_tag
+from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
+
+
+@cache
+def _clark(step: str) -> str:
+    prefix, _, local = step.partition(":")
+    return "{" + NS[prefix] + "}" + local
+
+
+INVOICE = _clark("inv:Invoice")
+CREDIT_NOTE = _clark("cn:CreditNote")
+ROOTS = (INVOICE, CREDIT_NOTE)
+ROOT = "/"  # the context key of rules read from the document root
+LINES = "line"  # the context key of rules read from each invoice line and credit note line
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most ``most`` elements at ``path`` (child steps) below each ``context`` element."""
+
+    rule_id: str
+    context: str
+    path: tuple[str, ...]
+    most: int
+    terms: tuple[str, ...]
+    message: str
+
+    @property
+    def last(self) -> str:
+        return self.path[-1]
+
+
+def _limit(rule_id: str, context: str, path: str, most: int, terms: tuple[str, ...], message: str) -> Limit:
+    return Limit(rule_id, context, tuple(_clark(step) for step in path.split("/")), most, terms, message)
+
+
+SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
+CUSTOMER = "cac:AccountingCustomerParty/cac:Party"
+
+# fmt: off
+LIMITS = (
+    _limit("UBL-SR-01", ROOT, "cac:ContractDocumentReference/cbc:ID", 1, ("BT-12",),
+           "Contract reference (BT-12) may occur at most once."),
+    _limit("UBL-SR-02", ROOT, "cac:ReceiptDocumentReference/cbc:ID", 1, ("BT-15",),
+           "Receiving advice reference (BT-15) may occur at most once."),
+    _limit("UBL-SR-03", ROOT, "cac:DespatchDocumentReference/cbc:ID", 1, ("BT-16",),
+           "Despatch advice reference (BT-16) may occur at most once."),
+    _limit("UBL-SR-05", ROOT, "cac:PaymentTerms/cbc:Note", 1, ("BT-20",),
+           "Payment terms (BT-20) may occur at most once."),
+    _limit("UBL-SR-06", "cac:BillingReference", "cac:InvoiceDocumentReference", 1, ("BT-25",),
+           "A Preceding invoice reference (BG-3) may refer to one invoice only."),
+    _limit("UBL-SR-08", ROOT, "cac:InvoicePeriod", 1, ("BG-14",),
+           "Invoicing period (BG-14) may occur at most once."),
+    _limit("UBL-SR-09", ROOT, f"{SUPPLIER}/cac:PartyLegalEntity/cbc:RegistrationName", 1, ("BT-27",),
+           "Seller name (BT-27) may occur at most once."),
+    _limit("UBL-SR-10", ROOT, f"{SUPPLIER}/cac:PartyName/cbc:Name", 1, ("BT-28",),
+           "Seller trading name (BT-28) may occur at most once."),
+    _limit("UBL-SR-11", ROOT, f"{SUPPLIER}/cac:PartyLegalEntity/cbc:CompanyID", 1, ("BT-30",),
+           "Seller legal registration identifier (BT-30) may occur at most once."),
+    _limit("UBL-SR-14", ROOT, f"{SUPPLIER}/cac:PartyLegalEntity/cbc:CompanyLegalForm", 1, ("BT-33",),
+           "Seller additional legal information (BT-33) may occur at most once."),
+    _limit("UBL-SR-15", ROOT, f"{CUSTOMER}/cac:PartyLegalEntity/cbc:RegistrationName", 1, ("BT-44",),
+           "Buyer name (BT-44) may occur at most once."),
+    _limit("UBL-SR-16", ROOT, f"{CUSTOMER}/cac:PartyIdentification/cbc:ID", 1, ("BT-46",),
+           "Buyer identifier (BT-46) may occur at most once."),
+    _limit("UBL-SR-17", ROOT, f"{CUSTOMER}/cac:PartyLegalEntity/cbc:CompanyID", 1, ("BT-47",),
+           "Buyer legal registration identifier (BT-47) may occur at most once."),
+    _limit("UBL-SR-22", "cac:TaxRepresentativeParty", "cac:PartyName/cbc:Name", 1, ("BT-62",),
+           "Seller tax representative name (BT-62) may occur at most once."),
+    # As in the artefacts, this path starts below a cac:Party that a tax representative does not have.
+    _limit("UBL-SR-23", "cac:TaxRepresentativeParty", "cac:Party/cac:PartyTaxScheme/cbc:CompanyID", 1,
+           ("BT-63",), "Seller tax representative VAT identifier (BT-63) may occur at most once."),
+    _limit("UBL-SR-24", ROOT, "cac:Delivery", 1, ("BG-13",),
+           "Delivery information (BG-13) may occur at most once."),
+    _limit("UBL-SR-25", "cac:Delivery", "cac:DeliveryParty/cac:PartyName/cbc:Name", 1, ("BT-70",),
+           "Deliver to party name (BT-70) may occur at most once."),
+    _limit("UBL-SR-26", "cac:PaymentMeans", "cbc:PaymentID", 1, ("BT-83",),
+           "Remittance information (BT-83) may occur at most once in a payment means."),
+    _limit("UBL-SR-27", "cac:PaymentMeans", "cbc:PaymentMeansCode", 1, ("BT-81",),
+           "Payment means type code (BT-81) may occur at most once in a payment means."),
+    _limit("UBL-SR-28", "cac:PaymentMeans", "cac:PaymentMandate/cbc:ID", 1, ("BT-89",),
+           "Mandate reference identifier (BT-89) may occur at most once."),
+    _limit("UBL-SR-32", "cac:TaxSubtotal", "cac:TaxCategory/cbc:TaxExemptionReason", 1, ("BT-120",),
+           "VAT exemption reason text (BT-120) may occur at most once per VAT breakdown."),
+    _limit("UBL-SR-33", "cac:AdditionalDocumentReference", "cbc:DocumentDescription", 1, ("BT-123",),
+           "Supporting document description (BT-123) may occur at most once."),
+    _limit("UBL-SR-34", LINES, "cbc:Note", 1, ("BT-127",),
+           "Invoice line note (BT-127) may occur at most once."),
+    _limit("UBL-SR-35", LINES, "cac:OrderLineReference/cbc:LineID", 1, ("BT-132",),
+           "Referenced purchase order line reference (BT-132) may occur at most once."),
+    _limit("UBL-SR-36", LINES, "cac:InvoicePeriod", 1, ("BG-26",),
+           "Invoice line period (BG-26) may occur at most once."),
+    _limit("UBL-SR-37", LINES, "cac:Price/cac:AllowanceCharge/cbc:Amount", 1, ("BT-147",),
+           "Item price discount (BT-147) may occur at most once."),
+    _limit("UBL-SR-39", ROOT, "cac:ProjectReference/cbc:ID", 1, ("BT-11",),
+           "Project reference (BT-11) may occur at most once."),
+    _limit("UBL-SR-40", ROOT, f"{CUSTOMER}/cac:PartyName/cbc:Name", 1, ("BT-45",),
+           "Buyer trading name (BT-45) may occur at most once."),
+    _limit("UBL-SR-42", SUPPLIER, "cac:PartyTaxScheme", 2, ("BT-31", "BT-32"),
+           "The Seller may have at most two tax registrations (VAT identifier BT-31 and tax registration "
+           "identifier BT-32)."),
+    _limit("UBL-SR-45", ROOT, "cac:PaymentMeans/cbc:PaymentDueDate", 1, ("BT-9",),
+           "Payment due date (BT-9) may occur at most once."),
+    _limit("UBL-SR-46", ROOT, "cac:PaymentMeans/cbc:PaymentMeansCode", 1, ("BT-82",),
+           "Payment means text (BT-82) may occur at most once."),
+    _limit("UBL-SR-49", ROOT, "cac:InvoicePeriod/cbc:DescriptionCode", 1, ("BT-8",),
+           "Value added tax point date code (BT-8) may occur at most once."),
+    _limit("UBL-SR-50", LINES, "cac:Item/cbc:Description", 1, ("BT-154",),
+           "Item description (BT-154) may occur at most once."),
+    _limit("UBL-SR-51", "cac:PostalAddress|cac:Address", "cac:AddressLine", 1, ("BT-162", "BT-163", "BT-164",
+           "BT-165"), "An address may have at most one third address line (cac:AddressLine)."),
+    _limit("UBL-SR-52", LINES, "cac:DocumentReference", 1, ("BT-128",),
+           "Invoice line object identifier (BT-128) may occur at most once."),
+    _limit("UBL-SR-54", ROOT, "cac:PaymentMeans/cac:CardAccount", 1, ("BG-18",),
+           "Payment card information (BG-18) may occur at most once."),
+    _limit("UBL-SR-55", ROOT, "cac:PaymentMeans/cac:PaymentMandate", 1, ("BG-19",),
+           "Direct debit (BG-19) may occur at most once."),
+    _limit("UBL-SR-56", ROOT, "cac:OriginatorDocumentReference/cbc:ID", 1, ("BT-17",),
+           "Tender or lot reference (BT-17) may occur at most once."),
+)
+# fmt: on
+
+CONTEXT_TAGS = {
+    limit.context: frozenset(_clark(name) for name in limit.context.split("|"))
+    for limit in LIMITS
+    if limit.context not in (ROOT, LINES, SUPPLIER)
+}
+
+# Rules that count an attribute of the elements at their path rather than the elements:
+# UBL-SR-46 counts the payment means text (BT-82), carried as the name of the payment means code.
+NAME_ATTRIBUTE = {"UBL-SR-46": "name"}
+
+
+def _children(nodes: Iterable[Element], tag: str) -> list[Element]:
+    return [child for node in nodes for child in node.iterchildren(tag)]
+
+
+def _at(el: Element, path: tuple[str, ...]) -> list[Element]:
+    nodes = [el]
+    for tag in path:
+        nodes = _children(nodes, tag)
+    return nodes
+
+
+def _from_root(root: Element, index: dict[str, list[Element]], path: tuple[str, ...]) -> list[Element]:
+    """The elements at ``path`` below the document root, starting from the index, not the root's children."""
+    nodes = [el for el in index.get(path[0], ()) if el.getparent() is root]
+    for tag in path[1:]:
+        nodes = _children(nodes, tag)
+    return nodes
+
+
+def _value(el: Element) -> str:
+    return "".join(part for part in el.itertext() if isinstance(part, str))
+
+
+LINE_TAGS = frozenset({_clark("cac:InvoiceLine"), _clark("cac:CreditNoteLine")})
+PARTY = _clark("cac:Party")
+SUPPLIER_ROLE = _clark("cac:AccountingSupplierParty")
+
+
+def _contexts(doc: Doc, index: dict[str, list[Element]], context: str) -> list[Element]:
+    if context == ROOT:
+        return [doc.root] if doc.root.tag in ROOTS else []
+    if context == LINES:
+        return [line for tag in LINE_TAGS for line in index.get(tag, ())]
+    if context == SUPPLIER:
+        return [party for party in index.get(PARTY, ()) if _is_context(party, context)]
+    return [el for name in context.split("|") for el in index.get(_clark(name), [])]
+
+
+def _is_context(node: Element, context: str) -> bool:
+    """Whether ``node`` is an element the (non-root) ``context`` of a limit names."""
+    if context == LINES:
+        return node.tag in LINE_TAGS
+    if context == SUPPLIER:
+        up = node.getparent()
+        return node.tag == PARTY and up is not None and up.tag == SUPPLIER_ROLE
+    return node.tag in CONTEXT_TAGS[context]
+
+
+def _counted(el: Element, limit: Limit) -> bool:
+    attribute = NAME_ATTRIBUTE.get(limit.rule_id)
+    return attribute is None or el.get(attribute) is not None
+
+
+def _over_limit(doc: Doc, index: dict[str, list[Element]], limit: Limit) -> Iterator[Element]:
+    """The contexts with more than ``limit.most`` elements at the limit's path.
+
+    From the root, the path is followed down from the root's children of its first name (found in the
+    index). For other contexts, which may be many (every invoice line), the elements of the path's last
+    name are followed up to their context and counted there.
+    """
+    last = index.get(limit.last, ())
+    if len(last) <= limit.most:
+        return  # fewer elements of that name in the whole document than the limit allows
+    root = doc.root
+    if limit.context == ROOT:
+        if (
+            root.tag in ROOTS
+            and sum(_counted(el, limit) for el in _from_root(root, index, limit.path)) > limit.most
+        ):
+            yield root
+        return
+    counts: dict[Element, int] = {}
+    above = limit.path[-2::-1]
+    for el in last:
+        node = el.getparent()
+        for tag in above:
+            if node is None or node.tag != tag:
+                break
+            node = node.getparent()
+        else:
+            if node is None or not _counted(el, limit):
+                continue
+            if _is_context(node, limit.context):
+                counts[node] = counts.get(node, 0) + 1
+    for context, count in counts.items():
+        if count > limit.most:
+            yield context
+
+
+# Rules with a condition of their own: each yields the context elements where it is broken.
+Check = Callable[[Doc, dict[str, list[Element]]], Iterator[Element]]
+SPECIAL: list[tuple[Rule, Check]] = []
+
+
+def special(rule_id: str, terms: tuple[str, ...], message: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        SPECIAL.append((Rule(rule_id, Severity.FATAL, terms, message, None), check))
+        return check
+
+    return register
+
+
+def _root(doc: Doc) -> Element | None:
+    return doc.root if doc.root.tag in ROOTS else None
+
+
+@special("UBL-SR-04", ("BT-18",), "Invoiced object identifier (BT-18) may occur at most once.")
+def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    root = _root(doc)
+    if root is None:
+        return
+    references = root.iterchildren(_clark("cac:AdditionalDocumentReference"))
+    invoiced = [
+        ref for ref in references if "130" in map(_value, ref.iterchildren(_clark("cbc:DocumentTypeCode")))
+    ]
+    if len(_children(invoiced, _clark("cbc:ID"))) > 1:
+        yield root
+
+
+@special(
+    "UBL-SR-07",
+    ("BT-25",),
+    "A Preceding invoice reference (BG-3) must give the preceding invoice number (BT-25).",
+)
+def preceding_invoice_number(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    for reference in index.get(_clark("cac:BillingReference"), ()):
+        if not _at(reference, (_clark("cac:InvoiceDocumentReference"), _clark("cbc:ID"))):
+            yield reference
+
+
+def _vat_registrations(party: Element, vat: bool) -> list[Element]:
+    """The CompanyID of the party's tax schemes whose scheme ID is (or, with ``vat=False``, is not) VAT."""
+    schemes = [
+        scheme
+        for scheme in party.iterchildren(_clark("cac:PartyTaxScheme"))
+        if any(
+            (_value(code).upper() == "VAT") is vat
+            for code in _at(scheme, (_clark("cac:TaxScheme"), _clark("cbc:ID")))
+        )
+    ]
+    return _children(schemes, _clark("cbc:CompanyID"))
+
+
+def _party(root: Element, index: dict[str, list[Element]], role: str) -> list[Element]:
+    return _from_root(root, index, (_clark(role), _clark("cac:Party")))
+
+
+def _too_many_registrations(
+    doc: Doc, index: dict[str, list[Element]], role: str, vat: bool
+) -> Iterator[Element]:
+    root = _root(doc)
+    if root is None or len(index.get(_clark("cbc:CompanyID"), ())) <= 1:
+        return
+    if len([c for party in _party(root, index, role) for c in _vat_registrations(party, vat)]) > 1:
+        yield root
+
+
+@special("UBL-SR-12", ("BT-31",), "Seller VAT identifier (BT-31) may occur at most once.")
+def one_seller_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    return _too_many_registrations(doc, index, "cac:AccountingSupplierParty", vat=True)
+
+
+@special("UBL-SR-13", ("BT-32",), "Seller tax registration identifier (BT-32) may occur at most once.")
+def one_seller_tax_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    return _too_many_registrations(doc, index, "cac:AccountingSupplierParty", vat=False)
+
+
+@special("UBL-SR-18", ("BT-48",), "Buyer VAT identifier (BT-48) may occur at most once.")
+def one_buyer_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    return _too_many_registrations(doc, index, "cac:AccountingCustomerParty", vat=True)
+
+
+def _payee_differs(payee: Element) -> bool:
+    """The artefacts' test that the Payee is not the Seller: some Payee name differs from some Seller name.
+
+    Like the general comparison it mirrors, it is false when either name is missing.
+    """
+    names = [_value(n) for n in _at(payee, (_clark("cac:PartyName"), _clark("cbc:Name")))]
+    parent = payee.getparent()
+    seller_names = (
+        []
+        if parent is None
+        else [
+            _value(n)
+            for n in _at(
+                parent,
+                tuple(
+                    _clark(s)
+                    for s in (
+                        "cac:AccountingSupplierParty",
+                        "cac:Party",
+                        "cac:PartyLegalEntity",
+                        "cbc:RegistrationName",
+                    )
+                ),
+            )
+        ]
+    )
+    return any(name != seller for name in names for seller in seller_names)
+
+
+def _payee_rule(payee: Element, counted: list[Element]) -> bool:
+    return len(counted) > 1 or not _payee_differs(payee)
+
+
+@special(
+    "UBL-SR-19",
+    ("BT-59",),
+    "Payee name (BT-59) must occur once, and differ from the Seller name, when the Payee is not the Seller.",
+)
+def payee_name(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    for payee in index.get(_clark("cac:PayeeParty"), ()):
+        if _payee_rule(payee, _at(payee, (_clark("cac:PartyName"), _clark("cbc:Name")))):
+            yield payee
+
+
+@special(
+    "UBL-SR-20",
+    ("BT-60",),
+    "Payee identifier (BT-60) may occur at most once (besides a SEPA creditor "
+    "identifier), and the Payee name must differ from the Seller name.",
+)
+def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    for payee in index.get(_clark("cac:PayeeParty"), ()):
+        ids = _at(payee, (_clark("cac:PartyIdentification"), _clark("cbc:ID")))
+        if _payee_rule(payee, [i for i in ids if (i.get("schemeID") or "").upper() != "SEPA"]):
+            yield payee
+
+
+@special(
+    "UBL-SR-21",
+    ("BT-61",),
+    "Payee legal registration identifier (BT-61) may occur at most once, and "
+    "the Payee name must differ from the Seller name.",
+)
+def payee_legal_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    for payee in index.get(_clark("cac:PayeeParty"), ()):
+        if _payee_rule(payee, _at(payee, (_clark("cac:PartyLegalEntity"), _clark("cbc:CompanyID")))):
+            yield payee
+
+
+@special("UBL-SR-29", ("BT-90",), "Bank assigned creditor identifier (BT-90) may occur at most once.")
+def one_creditor_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    root = _root(doc)
+    if root is None:
+        return
+    sepa = [
+        identifier
+        for party_identification in index.get(_clark("cac:PartyIdentification"), ())
+        for identifier in party_identification.iterchildren(_clark("cbc:ID"))
+        if (identifier.get("schemeID") or "").upper() == "SEPA"
+    ]
+    if len(sepa) > 1:
+        yield root
+
+
+def _charge_indicator(allowance_charge: Element, value: bool) -> bool:
+    tokens = ("true", "1") if value else ("false", "0")
+    return any(
+        _value(flag).strip(" \t\n\r") in tokens
+        for flag in allowance_charge.iterchildren(_clark("cbc:ChargeIndicator"))
+    )
+
+
+def _reasons(doc: Doc, index: dict[str, list[Element]], charge: bool) -> Iterator[Element]:
+    if len(index.get(_clark("cbc:AllowanceChargeReason"), ())) <= 1:
+        return
+    for allowance_charge in index.get(_clark("cac:AllowanceCharge"), ()):
+        if not _charge_indicator(allowance_charge, charge):
+            continue
+        if charge and _charge_indicator(allowance_charge, False):
+            continue  # an element that is both is read by the allowance rule first, as in the artefacts
+        if len(list(allowance_charge.iterchildren(_clark("cbc:AllowanceChargeReason")))) > 1:
+            yield allowance_charge
+
+
+@special("UBL-SR-30", ("BT-97",), "Document level allowance reason (BT-97) may occur at most once.")
+def one_allowance_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    return _reasons(doc, index, charge=False)
+
+
+@special("UBL-SR-31", ("BT-104",), "Document level charge reason (BT-104) may occur at most once.")
+def one_charge_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    return _reasons(doc, index, charge=True)
+
+
+@special(
+    "UBL-SR-43",
+    ("BT-18", "BT-122"),
+    "A scheme identifier is allowed only on an invoiced object "
+    "identifier (document type code 130, or 50 in a credit note); other supporting documents carry "
+    "neither a scheme identifier nor a document type code.",
+)
+def scheme_only_for_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    credit_note = etree.QName(doc.root).localname == "CreditNote"  # by local name, as the artefacts test
+    for reference in index.get(_clark("cac:AdditionalDocumentReference"), ()):
+        codes = [_value(code) for code in reference.iterchildren(_clark("cbc:DocumentTypeCode"))]
+        if "130" in codes or (credit_note and "50" in codes):
+            continue
+        has_scheme = any(i.get("schemeID") is not None for i in reference.iterchildren(_clark("cbc:ID")))
+        if has_scheme or codes:
+            yield reference
+
+
+def _distinct_values(index: dict[str, list[Element]], tag: str) -> int:
+    elements = index.get(tag, ())
+    return len({_value(el) for el in elements}) if len(elements) > 1 else len(elements)
+
+
+@special(
+    "UBL-SR-44",
+    ("BT-83",),
+    "Remittance information (BT-83) may have one value only, even when repeated in several payment means.",
+)
+def one_remittance_information(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    root = _root(doc)
+    if root is not None and _distinct_values(index, _clark("cbc:PaymentID")) > 1:
+        yield root
+
+
+@special(
+    "UBL-SR-47",
+    ("BT-81",),
+    "Payment means type code (BT-81) may have one value only, even when repeated in several payment means.",
+)
+def one_payment_means_code(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    root = _root(doc)
+    if root is not None and _distinct_values(index, _clark("cbc:PaymentMeansCode")) > 1:
+        yield root
+
+
+@special(
+    "UBL-SR-48",
+    ("BT-151",),
+    "Each invoice line must have exactly one item VAT category (cac:ClassifiedTaxCategory).",
+)
+def one_line_vat_category(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    counts = dict.fromkeys(_contexts(doc, index, LINES), 0)
+    for category in index.get(_clark("cac:ClassifiedTaxCategory"), ()):
+        item = category.getparent()
+        line = None if item is None or item.tag != _clark("cac:Item") else item.getparent()
+        if line is not None and line in counts:
+            counts[line] += 1
+    for line, count in counts.items():
+        if count != 1:
+            yield line
+
+
+@special(
+    "UBL-SR-53",
+    ("BT-31", "BT-32", "BT-48", "BT-63"),
+    "A party tax scheme must give both the tax "
+    "scheme identifier and the tax registration identifier (cbc:CompanyID).",
+)
+def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
+    scheme_id = (_clark("cac:TaxScheme"), _clark("cbc:ID"))
+    for scheme in index.get(_clark("cac:PartyTaxScheme"), ()):
+        if not _at(scheme, scheme_id) or next(scheme.iterchildren(_clark("cbc:CompanyID")), None) is None:
+            yield scheme
+
+
+def syntax_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """Every UBL-SR breach: the cardinality table, then the rules with conditions of their own."""
+    index = by_tag(doc)
+    for limit in LIMITS:
+        for el in _over_limit(doc, index, limit):
+            yield limit.rule_id, el
+    for rule_, check in SPECIAL:
+        for el in check(doc, index):
+            yield rule_.id, el
+
+
+RULES = [Rule(limit.rule_id, Severity.FATAL, limit.terms, limit.message, None) for limit in LIMITS] + [
+    rule_ for rule_, _ in SPECIAL
+]
+register_group(sorted(RULES, key=lambda r: r.id), syntax_breaches)
