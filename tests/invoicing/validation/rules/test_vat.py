@@ -12,9 +12,8 @@ import pytest
 from lxml import etree
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules import REGISTRY
-from services.invoicing.validation.rules.base import Doc, Element
-from services.invoicing.validation.rules.vat import RULES, vat_category_rules
+from services.invoicing.validation.rules.base import REGISTRY, Doc, Element
+from services.invoicing.validation.rules.vat import RULES, VatRule, vat_category_rules
 from services.invoicing.validation.rules.vat_view import round_cents
 from tests.invoicing.validation.conformance import RULES_JSON
 
@@ -115,8 +114,8 @@ def test_the_table_holds_every_official_vat_rule_once_and_fatal() -> None:
 
 
 @pytest.mark.parametrize("vat_rule", RULES, ids=[r.id for r in RULES])
-def test_each_message_names_its_business_terms(vat_rule: object) -> None:
-    registered = REGISTRY[vat_rule.id]  # type: ignore[attr-defined]
+def test_each_message_names_its_business_terms(vat_rule: VatRule) -> None:
+    registered = REGISTRY[vat_rule.id]
     assert registered.terms, "a rule names the business terms it checks"
     assert [t for t in registered.terms if t not in registered.message] == []
 
