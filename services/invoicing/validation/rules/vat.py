@@ -32,8 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules.base import Check, Doc, Element, Rule, register_group
+from services.invoicing.validation.rules.base import Doc, Element, Rule, register_group
 from services.invoicing.validation.rules.vat_checks import (
+    VatCheck,
     Where,
     any_scheme,
     breakdown_at_least_one,
@@ -67,8 +68,10 @@ from services.invoicing.validation.rules.vat_view import vat_view
 
 @dataclass(frozen=True, slots=True)
 class VatRule:
+    """One rule of the table: its id, its check (a shape of :mod:`vat_checks`), terms and message."""
+
     id: str
-    check: Check
+    check: VatCheck
     terms: tuple[str, ...]
     message: str
 
@@ -321,11 +324,11 @@ for _vat_rule in RULES:
 
 def vat_category_rules(doc: Doc) -> Iterator[tuple[str, Element]]:
     """Run the rules of every family whose VAT category code occurs in the document."""
-    present = vat_view(doc).present_codes
+    view = vat_view(doc)
     for code, rules in BY_CODE.items():
-        if code in present:
+        if code in view.present_codes:
             for vat_rule in rules:
-                for el in vat_rule.check(doc):
+                for el in vat_rule.check(view):
                     yield vat_rule.id, el
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from enum import Enum
 
-from services.invoicing.validation.rules.base import NS, Check, Doc, Element
+from services.invoicing.validation.rules.base import NS, Element
 from services.invoicing.validation.rules.vat_view import (
     Breakdown,
     Category,
@@ -23,10 +23,10 @@ from services.invoicing.validation.rules.vat_view import (
     VatView,
     round_cents,
     string_value,
-    vat_view,
     xs_number,
 )
 
+VatCheck = Callable[[VatView], Iterable[Element]]  # yields the elements where the rule is broken
 Matcher = Callable[[Category], bool]
 Requirement = Callable[[VatView], bool]
 
@@ -64,25 +64,24 @@ def _categories(view: VatView, where: Where, *, document_level: bool = False) ->
 # -01: a category in use needs its VAT breakdown -------------------------------------------------
 
 
-def breakdown_exactly_one(code: str) -> Check:
+def breakdown_exactly_one(code: str) -> VatCheck:
     """Categories without a rate: exactly one breakdown of ``code`` once any tax category names it.
 
     The official test looks for the code in every ``cac:TaxCategory`` (the breakdown's own included)
     and every ``cac:ClassifiedTaxCategory``, with the VAT scheme filter.
     """
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         used = any(c.vat and code in c.codes for c in view.tax_categories) or any(
             c.vat and code in c.codes for c in view.classified
         )
         if used and sum(b.category.codes.count(code) for b in view.breakdowns if b.category.vat) != 1:
-            yield doc.root
+            yield view.root
 
     return check
 
 
-def breakdown_at_least_one(code: str, *, uses: Matcher, present: Matcher, absent: Matcher) -> Check:
+def breakdown_at_least_one(code: str, *, uses: Matcher, present: Matcher, absent: Matcher) -> VatCheck:
     """Categories with rates: one breakdown or more of ``code`` if and only if lines or allowances use it.
 
     ``uses`` selects the line and allowance/charge categories counted as uses; ``present`` and
@@ -90,13 +89,12 @@ def breakdown_at_least_one(code: str, *, uses: Matcher, present: Matcher, absent
     tests differ slightly per family here).
     """
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         used = any(uses(c) for c in view.every_allowance_category()) or any(uses(c) for c in view.classified)
         breakdowns = view.breakdown_categories
         broken = not any(map(present, breakdowns)) if used else any(map(absent, breakdowns))
         if broken:
-            yield doc.root
+            yield view.root
 
     return check
 
@@ -137,7 +135,7 @@ def identifiers(
     trigger: Matcher | None = None,
     guard: Matcher | None = None,
     document_level: bool = False,
-) -> Check:
+) -> VatCheck:
     """Broken when a ``guard`` category exists and not both a ``trigger`` category and ``requirement``.
 
     The official test reads ``(exists(trigger) and requirement) or not(exists(guard))``; both are the
@@ -146,13 +144,12 @@ def identifiers(
     trigger = trigger or vat(code)
     guard = guard or vat(code)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         categories = tuple(_categories(view, where, document_level=document_level))
         if not any(guard(c) for c in categories):
             return
         if not (any(trigger(c) for c in categories) and requirement(view)):
-            yield doc.root
+            yield view.root
 
     return check
 
@@ -176,12 +173,11 @@ def rate_absent(c: Category) -> bool:
     return not c.percents
 
 
-def rate(code: str, where: Where, allowed: Matcher) -> Check:
+def rate(code: str, where: Where, allowed: Matcher) -> VatCheck:
     """Each line, allowance or charge category ``code`` (VAT scheme) whose rate is not ``allowed``."""
     selected = vat(code)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         categories = view.line_categories if where is Where.LINE else _categories(view, where)
         for c in categories:
             if selected(c) and not allowed(c):
@@ -226,15 +222,14 @@ def _document_kinds(view: VatView) -> Iterator[bool]:
         yield True
 
 
-def taxable_exact(code: str) -> Check:
+def taxable_exact(code: str) -> VatCheck:
     """BT-116 equals lines - allowances + charges of ``code``, exactly (categories without a rate).
 
     Lines and document level allowances/charges are matched on the code alone, without the scheme filter.
     """
     selected = vat(code)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         for breakdown in view.breakdowns:
             if not selected(breakdown.category):
                 continue
@@ -250,7 +245,7 @@ def _within_one(amounts: list[Decimal | None], expected: Decimal) -> bool:
     return any(a is not None and a - 1 < expected < a + 1 for a in amounts)
 
 
-def taxable_per_rate(code: str, *, needs_posting: bool) -> Check:
+def taxable_per_rate(code: str, *, needs_posting: bool) -> VatCheck:
     """For each rate (BT-119) of the breakdown, BT-116 is lines - allowances + charges of ``code`` at that rate.
 
     Within one currency unit. With ``needs_posting`` (S) a line, allowance or charge of the code and
@@ -273,8 +268,7 @@ def taxable_per_rate(code: str, *, needs_posting: bool) -> Check:
                 return True
         return False
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         for breakdown in view.breakdowns:
             category = breakdown.category
             if selected(category) and not all(
@@ -288,19 +282,19 @@ def taxable_per_rate(code: str, *, needs_posting: bool) -> Check:
 # -09: the VAT amount of the breakdown ------------------------------------------------------------
 
 
-def tax_amount_zero(code: str) -> Check:
+def tax_amount_zero(code: str) -> VatCheck:
     """BT-117 of a breakdown of ``code`` is zero."""
     selected = vat(code)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        for breakdown in vat_view(doc).breakdowns:
+    def check(view: VatView) -> Iterator[Element]:
+        for breakdown in view.breakdowns:
             if selected(breakdown.category) and not any(a is not None and a == 0 for a in breakdown.tax):
                 yield breakdown.category.el
 
     return check
 
 
-def tax_amount_at_rate(code: str) -> Check:
+def tax_amount_at_rate(code: str) -> VatCheck:
     """|BT-117| is within one unit of round(|BT-116| x BT-119 / 100, 2) for a breakdown of ``code``."""
     selected = vat(code)
 
@@ -311,8 +305,8 @@ def tax_amount_at_rate(code: str) -> Check:
         expected = round_cents(abs(taxable[0]) * (rates[0] / 100))
         return _within_one([abs(t) if t is not None else None for t in breakdown.tax], expected)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        for breakdown in vat_view(doc).breakdowns:
+    def check(view: VatView) -> Iterator[Element]:
+        for breakdown in view.breakdowns:
             if selected(breakdown.category) and not agrees(breakdown):
                 yield breakdown.category.el
 
@@ -322,12 +316,12 @@ def tax_amount_at_rate(code: str) -> Check:
 # -10: the VAT exemption reason of the breakdown ---------------------------------------------------
 
 
-def exemption_reason(code: str, *, required: bool) -> Check:
+def exemption_reason(code: str, *, required: bool) -> VatCheck:
     """A breakdown of ``code`` has an exemption reason (BT-120/BT-121) when ``required``, none otherwise."""
     selected = vat(code)
 
-    def check(doc: Doc) -> Iterator[Element]:
-        for category in vat_view(doc).breakdown_categories:
+    def check(view: VatView) -> Iterator[Element]:
+        for category in view.breakdown_categories:
             if selected(category) and category.exemption_reason is not required:
                 yield category.el
 
@@ -342,34 +336,33 @@ def _has_breakdown(view: VatView, code: str) -> bool:
     return any(c.vat and code in c.codes for c in view.breakdown_categories)
 
 
-def intra_community_delivery_date(doc: Doc) -> Iterator[Element]:
+def intra_community_delivery_date(view: VatView) -> Iterator[Element]:
     """BR-IC-11: with a K breakdown, the Actual delivery date (BT-72) or an Invoicing period (BG-14)."""
-    if not _has_breakdown(vat_view(doc), "K"):
+    if not _has_breakdown(view, "K"):
         return
-    date = doc.root.find("cac:Delivery/cbc:ActualDeliveryDate", NS)
-    period = doc.root.find("cac:InvoicePeriod/*", NS)
+    date = view.root.find("cac:Delivery/cbc:ActualDeliveryDate", NS)
+    period = view.root.find("cac:InvoicePeriod/*", NS)
     if not ((date is not None and len(string_value(date)) > 1) or period is not None):
-        yield doc.root
+        yield view.root
 
 
-def intra_community_deliver_to_country(doc: Doc) -> Iterator[Element]:
+def intra_community_deliver_to_country(view: VatView) -> Iterator[Element]:
     """BR-IC-12: with a K breakdown, the Deliver to country code (BT-80) of at least two characters."""
-    if not _has_breakdown(vat_view(doc), "K"):
+    if not _has_breakdown(view, "K"):
         return
-    country = doc.root.find(
+    country = view.root.find(
         "cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode", NS
     )
     if country is None or len(string_value(country)) <= 1:
-        yield doc.root
+        yield view.root
 
 
-def not_subject_alone(categories: Callable[[VatView], Iterable[Category]]) -> Check:
+def not_subject_alone(categories: Callable[[VatView], Iterable[Category]]) -> VatCheck:
     """BR-O-11..14: with an O breakdown, no category (VAT scheme) other than O among ``categories``."""
 
-    def check(doc: Doc) -> Iterator[Element]:
-        view = vat_view(doc)
+    def check(view: VatView) -> Iterator[Element]:
         if _has_breakdown(view, "O") and any(c.vat and c.code != "O" for c in categories(view)):
-            yield doc.root
+            yield view.root
 
     return check
 
@@ -379,28 +372,26 @@ def _written(categories: Iterable[Category], code: str) -> bool:
     return any(code in c.raw_codes for c in categories)
 
 
-def split_payment_domestic(doc: Doc) -> Iterator[Element]:
+def split_payment_domestic(view: VatView) -> Iterator[Element]:
     """BR-B-01: with a split payment category (B) anywhere, every country code in the document is IT."""
-    view = vat_view(doc)
     if not (_written(view.tax_categories, "B") or _written(view.classified, "B")):
         return
-    codes = doc.root.iter("{" + NS["cbc"] + "}IdentificationCode")
+    codes = view.root.iter("{" + NS["cbc"] + "}IdentificationCode")
     if any(string_value(code) != "IT" for code in codes):
-        yield doc.root
+        yield view.root
 
 
-def split_payment_not_standard(doc: Doc) -> Iterator[Element]:
+def split_payment_not_standard(view: VatView) -> Iterator[Element]:
     """BR-B-02: split payment (B) and standard rated (S) are not used in the same document.
 
     As in the official test, the breakdown, document level allowances/charges and lines are looked at
     for B, while S is looked for on document level allowances/charges and lines only.
     """
-    view = vat_view(doc)
     document_postings = [c for ac in view.allowances_charges if ac.document_level for c in ac.categories]
     breakdowns = view.breakdown_categories
     split = _written(breakdowns, "B") or _written(document_postings, "B") or _written(view.classified, "B")
     if not split:
         return
-    subtotal_ids = (string_value(el) for el in doc.root.iterfind("cac:TaxTotal/cac:TaxSubtotal/cbc:ID", NS))
+    subtotal_ids = (string_value(el) for el in view.root.iterfind("cac:TaxTotal/cac:TaxSubtotal/cbc:ID", NS))
     if "S" in subtotal_ids or _written(document_postings, "S") or _written(view.classified, "S"):
-        yield doc.root
+        yield view.root

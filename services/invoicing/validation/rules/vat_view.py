@@ -81,8 +81,11 @@ def _parse_decimal(value: str) -> Decimal | None:
 
 def xs_number(value: str | None) -> Decimal | None:
     """An untyped value compared with a number, which XPath casts to ``xs:double`` (exponents allowed)."""
-    if value is None:
-        return None
+    return None if value is None else _parse_number(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_number(value: str) -> Decimal | None:
     value = normalize_space(value)
     return Decimal(value) if _DOUBLE.fullmatch(value) else None
 
