@@ -65,7 +65,8 @@ _NOTHING: Sequence[Element] = ()
 
 
 class Unreadable(Exception):
-    """A value the assertion casts to a number is not one: the official check errors out."""
+    """The official assertion cannot be evaluated here: a value it casts is not a number or a date,
+    or there are several values where it takes one. The official validation stops with an error."""
 
 
 _STEPS: dict[str, tuple[str, ...]] = {}
@@ -162,19 +163,23 @@ class Tree:
         """The string value of the first ``path`` element, empty when there is none."""
         return string_value(self.first(el, path))
 
+    def single(self, el: Element, path: str) -> Element | None:
+        """The one ``path`` element where the assertion takes a single value (None when absent);
+        Unreadable when there are several, as a function of one string errors on a sequence."""
+        found = self.all(el, path)
+        if len(found) > 1:
+            raise Unreadable(path)
+        return found[0] if found else None
+
     def filled(self, el: Element, path: str) -> bool:
-        """``normalize-space(path) != ''``."""
-        return self.text(el, path).strip(XML_WHITESPACE) != ""
+        """``normalize-space(path) != ''`` (Unreadable when there are several)."""
+        return string_value(self.single(el, path)).strip(XML_WHITESPACE) != ""
 
     def amount(self, el: Element, path: str) -> Decimal | None:
         """``xs:decimal(path)``: None when absent (the empty sequence); Unreadable when not a
         number, or when there are several (a sequence cannot be cast)."""
-        found = self.all(el, path)
-        if not found:
-            return None
-        if len(found) > 1:
-            raise Unreadable(path)
-        return parse(string_value(found[0]))
+        found = self.single(el, path)
+        return None if found is None else parse(string_value(found))
 
     def amounts(self, elements: Iterable[Element], path: str) -> Iterator[Decimal]:
         """``elements/xs:decimal(path)``: every ``path`` value under each element."""

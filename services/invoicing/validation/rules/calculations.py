@@ -127,7 +127,9 @@ VAT_PREFIXES = (
 def vat_identifier_prefix(doc: Doc) -> Iterator[Element]:
     t = tree(doc)
     schemes = (scheme for scheme in contexts(doc, "PartyTaxScheme") if t.is_vat(scheme))
-    return each(schemes, lambda scheme: t.text(scheme, "cbc:CompanyID")[:2] not in VAT_PREFIXES)
+    return failing(
+        schemes, lambda scheme: string_value(t.single(scheme, "cbc:CompanyID"))[:2] in VAT_PREFIXES
+    )
 
 
 @rule(

@@ -52,7 +52,7 @@ def _missing(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Eleme
 def _blank(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
     """The elements whose ``path`` is missing or blank: ``normalize-space(path) != ''`` is false."""
     t = tree(doc)
-    return each(elements, lambda el: not t.filled(el, path))
+    return failing(elements, lambda el: t.filled(el, path))
 
 
 # ---- the Invoice (BG-0) ----
@@ -76,9 +76,8 @@ def issue_date(doc: Doc) -> Iterator[Element]:
 @rule("BR-04", terms=("BT-3",), message="An Invoice must have an Invoice type code (BT-3).")
 def type_code(doc: Doc) -> Iterator[Element]:
     t = tree(doc)
-    return each(
-        root(doc),
-        lambda inv: not (t.filled(inv, "cbc:InvoiceTypeCode") or t.filled(inv, "cbc:CreditNoteTypeCode")),
+    return failing(
+        root(doc), lambda inv: t.filled(inv, "cbc:InvoiceTypeCode") or t.filled(inv, "cbc:CreditNoteTypeCode")
     )
 
 
@@ -179,14 +178,14 @@ def payee_name(doc: Doc) -> Iterator[Element]:
         return set() if el is None else {string_value(node) for node in t.all(el, path)}
 
     def holds(payee: Element) -> bool:
-        parent = payee.getparent()  # the official test looks at ../cac:AccountingSupplierParty
-        seller = None if parent is None else t.first(parent, "cac:AccountingSupplierParty/cac:Party")
+        parent = payee.getparent()  # the official test compares with ../cac:AccountingSupplierParty
+        seller = "cac:AccountingSupplierParty/cac:Party/"
         names = values(payee, "cac:PartyName/cbc:Name")
         return (
             bool(names)
-            and not names & values(seller, "cac:PartyName/cbc:Name")
+            and not names & values(parent, seller + "cac:PartyName/cbc:Name")
             and not values(payee, "cac:PartyIdentification/cbc:ID")
-            & values(seller, "cac:PartyIdentification/cbc:ID")
+            & values(parent, seller + "cac:PartyIdentification/cbc:ID")
         )
 
     return each(contexts(doc, "PayeeParty"), lambda payee: not holds(payee))
@@ -432,7 +431,7 @@ def _xs_date(el: Element) -> datetime:
 
 
 def _period_in_order(t: Tree, period: Element) -> bool:
-    start, end = t.first(period, "cbc:StartDate"), t.first(period, "cbc:EndDate")
+    start, end = t.single(period, "cbc:StartDate"), t.single(period, "cbc:EndDate")
     return start is None or end is None or _xs_date(end) >= _xs_date(start)
 
 
@@ -666,10 +665,10 @@ def credit_transfer_account(doc: Doc) -> Iterator[Element]:
     t = tree(doc)
 
     def holds(means: Element) -> bool:
-        code = t.text(means, "cbc:PaymentMeansCode").strip(XML_WHITESPACE)
+        code = string_value(t.single(means, "cbc:PaymentMeansCode")).strip(XML_WHITESPACE)
         return code not in CREDIT_TRANSFER_CODES or t.has(means, "cac:PayeeFinancialAccount/cbc:ID")
 
-    return each(contexts(doc, "PaymentMeans"), lambda means: not holds(means))
+    return failing(contexts(doc, "PaymentMeans"), holds)
 
 
 # ---- References and delivery ----

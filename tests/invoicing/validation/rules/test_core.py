@@ -183,3 +183,28 @@ def test_br_53_needs_a_tax_total_in_the_accounting_currency() -> None:
     assert len(fired("BR-53", invoice(body))) == 1
     body += '<cac:TaxTotal><cbc:TaxAmount currencyID="SEK">110</cbc:TaxAmount></cac:TaxTotal>'
     assert fired("BR-53", invoice(body)) == []
+
+
+def test_several_values_where_the_standard_takes_one_are_reported() -> None:
+    # normalize-space() and xs:date() of two elements are errors in the official check: fail closed.
+    two_names = (
+        "<cac:AccountingSupplierParty><cac:Party>"
+        "<cac:PartyLegalEntity><cbc:RegistrationName>A</cbc:RegistrationName></cac:PartyLegalEntity>"
+        "<cac:PartyLegalEntity><cbc:RegistrationName>B</cbc:RegistrationName></cac:PartyLegalEntity>"
+        "</cac:Party></cac:AccountingSupplierParty>"
+    )
+    assert len(fired("BR-06", invoice(two_names))) == 1
+    assert (
+        fired(
+            "BR-06",
+            invoice(
+                two_names.replace(
+                    "<cac:PartyLegalEntity><cbc:RegistrationName>B</cbc:RegistrationName></cac:PartyLegalEntity>",
+                    "",
+                )
+            ),
+        )
+        == []
+    )
+    two_starts = "<cac:InvoicePeriod><cbc:StartDate>2024-01-01</cbc:StartDate><cbc:StartDate>2024-01-02</cbc:StartDate><cbc:EndDate>2024-02-01</cbc:EndDate></cac:InvoicePeriod>"
+    assert len(fired("BR-29", invoice(two_starts))) == 1
