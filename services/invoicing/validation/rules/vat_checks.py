@@ -158,18 +158,22 @@ def identifiers(
 
 
 def rate_positive(c: Category) -> bool:
+    """``(cbc:Percent) > 0`` (S): compared as a number."""
     return any((p := xs_number(value)) is not None and p > 0 for value in c.percents)
 
 
 def rate_not_negative(c: Category) -> bool:
+    """``(cbc:Percent) >= 0`` (L, M): compared as a number."""
     return any((p := xs_number(value)) is not None and p >= 0 for value in c.percents)
 
 
 def rate_zero(c: Category) -> bool:
+    """``xs:decimal(cbc:Percent) = 0`` (Z, E, AE, K, G)."""
     return any(p is not None and p == 0 for p in c.rates)
 
 
 def rate_absent(c: Category) -> bool:
+    """``not(cbc:Percent)`` (O): no rate at all."""
     return not c.percents
 
 
