@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from gateway.endpoints import keys_router, operations_router, proxy_router
 from gateway.openapi import KEY_SECURITY, CombinedOpenApi
-from gateway.policy import Upstream
+from gateway.policy import ROUTES, Route, Upstream
 from gateway.proxy import Upstreams
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.settings import GatewaySettings
@@ -32,9 +32,12 @@ def create_app(
     *,
     transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
     rate_limiter: RateLimiter | None = None,
+    routes: tuple[Route, ...] = ROUTES,
 ) -> FastAPI:
     """The gateway. ``transports`` replaces the network for some services (tests route them to
-    in-process apps); ``rate_limiter`` replaces the one chosen from the settings."""
+    in-process apps); ``rate_limiter`` replaces the one chosen from the settings; ``routes``
+    replaces the route table (to try a new route, such as a provider webhook, before adding it
+    to ``policy.ROUTES``)."""
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
@@ -50,7 +53,10 @@ def create_app(
             )
         app.state.rate_limiter = rate_limiter if rate_limiter is not None else own_limiter
         app.state.openapi = CombinedOpenApi(
-            app.state.upstreams, lambda: gateway_document(app), ttl=settings.openapi_cache_seconds
+            app.state.upstreams,
+            lambda: gateway_document(app),
+            ttl=settings.openapi_cache_seconds,
+            routes=routes,
         )
         try:
             yield
@@ -70,6 +76,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.routes = routes
     app.state.service_name = "gateway"
     install_error_handlers(app)
     app.middleware("http")(health.metrics_middleware("gateway"))

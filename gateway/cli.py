@@ -7,8 +7,10 @@ import argparse
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -19,17 +21,19 @@ from services.common.errors import TesseraError
 from services.common.identity import Role
 
 
-def _database() -> Database:
-    return Database(GatewaySettings().effective_database_url)
-
-
 def _fail(message: str) -> int:
     print(f"tessera keys: {message}", file=sys.stderr)
     return 1
 
 
 def _run(action: Callable[[Session], int]) -> int:
-    database = _database()
+    url = make_url(GatewaySettings().effective_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # Connecting would create an empty file; say what to do instead.
+        return _fail(
+            f"no gateway database at {url.database}; create it first: alembic -n gateway upgrade head"
+        )
+    database = Database(url.render_as_string(hide_password=False))
     try:
         with database.sessionmaker() as session:
             code: int = action(session)
@@ -40,7 +44,7 @@ def _run(action: Callable[[Session], int]) -> int:
     except (OperationalError, ProgrammingError) as error:
         return _fail(
             f"the gateway database at {database.engine.url.render_as_string(hide_password=True)} is not "
-            f"ready ({type(error.orig).__name__}); migrate it first: tessera migrate gateway (or alembic -n gateway upgrade head)"
+            f"ready ({type(error.orig).__name__}); migrate it first: alembic -n gateway upgrade head"
         )
     finally:
         database.dispose()

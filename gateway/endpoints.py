@@ -62,7 +62,7 @@ def identify_caller(request: Request) -> Caller:
     path = request.url.path
     if unsafe_path(path):
         raise UnsafePath("Paths with '.', '..' segments or backslashes are not forwarded")
-    route = find_route(path)
+    route = find_route(path, request.app.state.routes)
     roles = allowed_roles(request.method, path)
     if route is None and not roles:
         raise NotFound(f"Nothing answers {path} through the gateway")

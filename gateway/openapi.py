@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from gateway.policy import ROUTES, Auth, Upstream, find_route
+from gateway.policy import ROUTES, Auth, Route, Upstream, find_route
 from gateway.proxy import Upstreams
 
 Document = dict[str, Any]
@@ -51,12 +51,12 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def _exposed_paths(upstream: Upstream, paths: Document) -> Document:
+def _exposed_paths(upstream: Upstream, paths: Document, routes: tuple[Route, ...]) -> Document:
     """The service's paths that the gateway routes to that same service, with the security
     the route demands."""
     exposed: Document = {}
     for path, item in paths.items():
-        route = find_route(path)
+        route = find_route(path, routes)
         if route is None or route.upstream is not upstream or not isinstance(item, dict):
             continue
         item = copy.deepcopy(item)
@@ -87,7 +87,9 @@ def _renames(upstream: Upstream, theirs: Document, ours: Document) -> dict[str, 
     return renames
 
 
-def merge(gateway: Document, services: dict[Upstream, Document | None]) -> Document:
+def merge(
+    gateway: Document, services: dict[Upstream, Document | None], *, routes: tuple[Route, ...] = ROUTES
+) -> Document:
     """The combined document: ``gateway``'s own paths and each available service's exposed ones."""
     combined = copy.deepcopy(gateway)
     combined["openapi"] = gateway.get("openapi", "3.1.0")
@@ -104,11 +106,11 @@ def merge(gateway: Document, services: dict[Upstream, Document | None]) -> Docum
         renames = _renames(upstream, theirs, schemas)
         for name, schema in theirs.items():
             schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
-        for path, item in _exposed_paths(upstream, document.get("paths", {})).items():
+        for path, item in _exposed_paths(upstream, document.get("paths", {}), routes).items():
             paths[path] = _rewrite_refs(item, renames)
     combined.setdefault("info", {})["x-tessera-unavailable"] = unavailable
     combined["x-tessera-routes"] = [
-        {"prefix": r.prefix, "service": r.upstream.value, "auth": r.auth.value} for r in ROUTES
+        {"prefix": r.prefix, "service": r.upstream.value, "auth": r.auth.value} for r in routes
     ]
     return combined
 
@@ -123,7 +125,9 @@ class CombinedOpenApi:
         *,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        routes: tuple[Route, ...] = ROUTES,
     ) -> None:
+        self._routes = routes
         self._upstreams = upstreams
         self._gateway_document = gateway_document
         self._ttl = ttl
@@ -146,7 +150,9 @@ class CombinedOpenApi:
             if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
                 return self._cached[1]
             fetched = await asyncio.gather(*(self._fetch(u) for u in Upstream))
-            combined = merge(self._gateway_document(), dict(zip(Upstream, fetched, strict=True)))
+            combined = merge(
+                self._gateway_document(), dict(zip(Upstream, fetched, strict=True)), routes=self._routes
+            )
             if all(d is not None for d in fetched):
                 self._cached = (self._clock(), combined)
             return combined

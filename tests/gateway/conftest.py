@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway import service
 from gateway.app import create_app
-from gateway.policy import Upstream
+from gateway.policy import ROUTES, Route, Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from services.common.db import Database
@@ -124,8 +124,9 @@ async def gateway_client(
     transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
     rate_limiter: RateLimiter | None = None,
     client: tuple[str, int] = ("203.0.113.7", 50000),
+    routes: tuple[Route, ...] = ROUTES,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, transports=transports, rate_limiter=rate_limiter)
+    app = create_app(settings, transports=transports, rate_limiter=rate_limiter, routes=routes)
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:

@@ -55,6 +55,18 @@ def test_errors_are_clear_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None
 def test_unmigrated_database_names_the_fix(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("TESSERA_GATEWAY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    monkeypatch.setenv("TESSERA_GATEWAY_DATABASE_URL", f"sqlite:///{empty}")
     assert main(["keys", "list"]) == 1
     assert "migrate" in capsys.readouterr().err
+
+
+def test_missing_sqlite_file_is_not_created(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere" / "gateway.db"
+    monkeypatch.setenv("TESSERA_GATEWAY_DATABASE_URL", f"sqlite:///{missing}")
+    assert main(["keys", "list"]) == 1
+    assert "no gateway database" in capsys.readouterr().err
+    assert not missing.exists()

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.policy import Upstream
+from gateway.policy import ROUTES, Auth, Upstream
+from gateway.policy import Route as PolicyRoute
 from gateway.ratelimit import MemoryRateLimiter
 from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
 from tests.conftest import INTERNAL_SECRET
@@ -266,3 +267,21 @@ async def test_anonymous_callers_are_limited_per_address(database_url: str) -> N
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert json.loads(refused.text)["code"] == "rate_limited"
+
+
+async def test_a_provider_webhook_route_forwards_without_key_or_identity(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    routes = (*ROUTES, PolicyRoute("/webhooks/stripe", Upstream.PAYMENTS, Auth.PROVIDER_SIGNATURE))
+    async with gateway_client(settings_for(database_url), transports=transports, routes=routes) as http:
+        answer = await http.post(
+            "/webhooks/stripe",
+            content=b'{"id": "evt_1"}',
+            headers={"Stripe-Signature": "t=1,v1=abc", PRINCIPAL_HEADER: "t=1,p=x,v1=y"},
+        )
+        other = await http.post("/webhooks/events", content=b"{}")
+    assert answer.status_code == 200
+    seen = headers_of(answer)
+    assert seen["stripe-signature"] == ["t=1,v1=abc"]
+    assert PRINCIPAL_HEADER.lower() not in seen
+    assert answer.json()["body_length"] == 15
+    assert other.status_code == 404
