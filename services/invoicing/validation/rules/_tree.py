@@ -81,3 +81,17 @@ def by_tag(doc: Doc) -> dict[str, list[Element]]:
 def attributes(doc: Doc) -> dict[str, list[Element]]:
     """The elements carrying each watched attribute (:data:`WATCHED_ATTRIBUTES`, without namespace)."""
     return tree(doc).attributes
+
+
+def _grouped_by_parent(doc: Doc, tag: str) -> dict[str, list[Element]]:
+    grouped: dict[str, list[Element]] = {}
+    for el in by_tag(doc).get(tag, ()):
+        parent = el.getparent()
+        if parent is not None:
+            grouped.setdefault(parent.tag, []).append(el)
+    return grouped
+
+
+def under(doc: Doc, tag: str) -> dict[str, list[Element]]:
+    """The elements named ``tag``, grouped by the tag of their parent (computed once per tag)."""
+    return doc.memo("under " + tag, lambda d: _grouped_by_parent(d, tag))

@@ -104,8 +104,9 @@ def _in_price_discount(el: Element) -> bool:
 
 
 def _too_precise(el: Element) -> bool:
-    text = "".join(part for part in el.itertext() if isinstance(part, str))
-    return len(text.partition(".")[2]) > 2
+    text = "".join(part for part in el.itertext() if isinstance(part, str)) if len(el) else el.text or ""
+    point = text.find(".")
+    return point >= 0 and len(text) - point > 3
 
 
 def data_type_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:

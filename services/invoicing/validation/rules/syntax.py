@@ -20,7 +20,7 @@ from functools import cache
 from lxml import etree
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import by_tag
+from services.invoicing.validation.rules._tree import by_tag, under
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 
@@ -174,7 +174,10 @@ def _from_root(root: Element, index: dict[str, list[Element]], path: tuple[str, 
 
 
 def _value(el: Element) -> str:
-    return "".join(part for part in el.itertext() if isinstance(part, str))
+    """The element's string value: its text, also through child nodes when it has any."""
+    if len(el):
+        return "".join(part for part in el.itertext() if isinstance(part, str))
+    return el.text or ""
 
 
 LINE_TAGS = frozenset({_clark("cac:InvoiceLine"), _clark("cac:CreditNoteLine")})
@@ -207,40 +210,57 @@ def _counted(el: Element, limit: Limit) -> bool:
     return attribute is None or el.get(attribute) is not None
 
 
+def _context_tags(limit: Limit) -> frozenset[str]:
+    if limit.context == ROOT:
+        return frozenset(ROOTS)
+    if limit.context == LINES:
+        return LINE_TAGS
+    if limit.context == SUPPLIER:
+        return frozenset({PARTY})
+    return CONTEXT_TAGS[limit.context]
+
+
 def _over_limit(doc: Doc, index: dict[str, list[Element]], limit: Limit) -> Iterator[Element]:
     """The contexts with more than ``limit.most`` elements at the limit's path.
 
-    From the root, the path is followed down from the root's children of its first name (found in the
-    index). For other contexts, which may be many (every invoice line), the elements of the path's last
-    name are followed up to their context and counted there.
+    The elements of the path's last name are followed up to their context and counted there. Both
+    shortcuts are exact: there is nothing to count when the document holds no more elements of that name
+    than the limit, or no more of them under a parent of the name the path asks for.
     """
-    last = index.get(limit.last, ())
-    if len(last) <= limit.most:
-        return  # fewer elements of that name in the whole document than the limit allows
-    root = doc.root
-    if limit.context == ROOT:
-        if (
-            root.tag in ROOTS
-            and sum(_counted(el, limit) for el in _from_root(root, index, limit.path)) > limit.most
-        ):
-            yield root
+    if len(index.get(limit.last, ())) <= limit.most:
         return
+    grouped = under(doc, limit.last)
+    if len(limit.path) > 1:
+        starts = grouped.get(limit.path[-2], [])
+    else:
+        starts = [el for tag in _context_tags(limit) for el in grouped.get(tag, ())]
+    if len(starts) <= limit.most:
+        return
+    root = doc.root
     counts: dict[Element, int] = {}
-    above = limit.path[-2::-1]
-    for el in last:
-        node = el.getparent()
-        for tag in above:
-            if node is None or node.tag != tag:
-                break
-            node = node.getparent()
-        else:
-            if node is None or not _counted(el, limit):
-                continue
-            if _is_context(node, limit.context):
-                counts[node] = counts.get(node, 0) + 1
+    for el in starts:
+        node = _context_of(el, limit.path)
+        if node is None or not _counted(el, limit):
+            continue
+        if (
+            (node is root and root.tag in ROOTS)
+            if limit.context == ROOT
+            else _is_context(node, limit.context)
+        ):
+            counts[node] = counts.get(node, 0) + 1
     for context, count in counts.items():
         if count > limit.most:
             yield context
+
+
+def _context_of(el: Element, path: tuple[str, ...]) -> Element | None:
+    """The element above ``el`` from which ``path`` leads to it, or None when its ancestors differ."""
+    node = el.getparent()
+    for tag in path[-2::-1]:
+        if node is None or node.tag != tag:
+            return None
+        node = node.getparent()
+    return node
 
 
 # Rules with a condition of their own: each yields the context elements where it is broken.
@@ -284,46 +304,49 @@ def preceding_invoice_number(doc: Doc, index: dict[str, list[Element]]) -> Itera
             yield reference
 
 
-def _vat_registrations(party: Element, vat: bool) -> list[Element]:
-    """The CompanyID of the party's tax schemes whose scheme ID is (or, with ``vat=False``, is not) VAT."""
-    schemes = [
-        scheme
-        for scheme in party.iterchildren(_clark("cac:PartyTaxScheme"))
-        if any(
-            (_value(code).upper() == "VAT") is vat
-            for code in _at(scheme, (_clark("cac:TaxScheme"), _clark("cbc:ID")))
-        )
-    ]
-    return _children(schemes, _clark("cbc:CompanyID"))
+def _registrations(doc: Doc) -> dict[tuple[str, bool], int]:
+    """How many tax registration identifiers (cbc:CompanyID of a cac:PartyTaxScheme) each party role of
+    the root has, split by whether the scheme is VAT.
+
+    A tax scheme counts as VAT when one of its IDs is "VAT" in any case, as not VAT when one of its IDs
+    is something else (the artefacts test ``upper-case(cbc:ID) = 'VAT'`` and ``!= 'VAT'``; a scheme can
+    be both, or neither when it has no ID).
+    """
+    counts: dict[tuple[str, bool], int] = {}
+    root = doc.root
+    for company_id in under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), ()):
+        scheme = company_id.getparent()
+        party = None if scheme is None else scheme.getparent()
+        role = None if party is None or party.tag != _clark("cac:Party") else party.getparent()
+        if scheme is None or role is None or role.getparent() is not root:
+            continue
+        codes = [_value(code).upper() for code in _at(scheme, (_clark("cac:TaxScheme"), _clark("cbc:ID")))]
+        for vat in {code == "VAT" for code in codes}:
+            counts[role.tag, vat] = counts.get((role.tag, vat), 0) + 1
+    return counts
 
 
-def _party(root: Element, index: dict[str, list[Element]], role: str) -> list[Element]:
-    return _from_root(root, index, (_clark(role), _clark("cac:Party")))
-
-
-def _too_many_registrations(
-    doc: Doc, index: dict[str, list[Element]], role: str, vat: bool
-) -> Iterator[Element]:
+def _too_many_registrations(doc: Doc, role: str, vat: bool) -> Iterator[Element]:
     root = _root(doc)
-    if root is None or len(index.get(_clark("cbc:CompanyID"), ())) <= 1:
+    if root is None or len(under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), ())) <= 1:
         return
-    if len([c for party in _party(root, index, role) for c in _vat_registrations(party, vat)]) > 1:
+    if doc.memo("UBL-SR tax registrations", _registrations).get((_clark(role), vat), 0) > 1:
         yield root
 
 
 @special("UBL-SR-12", ("BT-31",), "Seller VAT identifier (BT-31) may occur at most once.")
 def one_seller_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _too_many_registrations(doc, index, "cac:AccountingSupplierParty", vat=True)
+    return _too_many_registrations(doc, "cac:AccountingSupplierParty", vat=True)
 
 
 @special("UBL-SR-13", ("BT-32",), "Seller tax registration identifier (BT-32) may occur at most once.")
 def one_seller_tax_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _too_many_registrations(doc, index, "cac:AccountingSupplierParty", vat=False)
+    return _too_many_registrations(doc, "cac:AccountingSupplierParty", vat=False)
 
 
 @special("UBL-SR-18", ("BT-48",), "Buyer VAT identifier (BT-48) may occur at most once.")
 def one_buyer_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _too_many_registrations(doc, index, "cac:AccountingCustomerParty", vat=True)
+    return _too_many_registrations(doc, "cac:AccountingCustomerParty", vat=True)
 
 
 def _payee_differs(payee: Element) -> bool:
@@ -418,26 +441,31 @@ def _charge_indicator(allowance_charge: Element, value: bool) -> bool:
     )
 
 
-def _reasons(doc: Doc, index: dict[str, list[Element]], charge: bool) -> Iterator[Element]:
-    if len(index.get(_clark("cbc:AllowanceChargeReason"), ())) <= 1:
+def _reasons(doc: Doc, charge: bool) -> Iterator[Element]:
+    by_parent = under(doc, _clark("cbc:AllowanceChargeReason")).get(_clark("cac:AllowanceCharge"), [])
+    if len(by_parent) <= 1:
         return
-    for allowance_charge in index.get(_clark("cac:AllowanceCharge"), ()):
-        if not _charge_indicator(allowance_charge, charge):
+    counts: dict[Element, int] = {}
+    for reason in by_parent:
+        parent = reason.getparent()
+        if parent is not None:
+            counts[parent] = counts.get(parent, 0) + 1
+    for allowance_charge, count in counts.items():
+        if count <= 1 or not _charge_indicator(allowance_charge, charge):
             continue
         if charge and _charge_indicator(allowance_charge, False):
             continue  # an element that is both is read by the allowance rule first, as in the artefacts
-        if len(list(allowance_charge.iterchildren(_clark("cbc:AllowanceChargeReason")))) > 1:
-            yield allowance_charge
+        yield allowance_charge
 
 
 @special("UBL-SR-30", ("BT-97",), "Document level allowance reason (BT-97) may occur at most once.")
 def one_allowance_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _reasons(doc, index, charge=False)
+    return _reasons(doc, charge=False)
 
 
 @special("UBL-SR-31", ("BT-104",), "Document level charge reason (BT-104) may occur at most once.")
 def one_charge_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _reasons(doc, index, charge=True)
+    return _reasons(doc, charge=True)
 
 
 @special(

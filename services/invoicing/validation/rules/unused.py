@@ -748,7 +748,10 @@ def _clark(step: str) -> str:
 
 
 def _value(el: Element) -> str:
-    return "".join(part for part in el.itertext() if isinstance(part, str))
+    """The element's string value: its text, also through child nodes when it has any."""
+    if len(el):
+        return "".join(part for part in el.itertext() if isinstance(part, str))
+    return el.text or ""
 
 
 def _type_codes(reference: Element) -> list[str]:
