@@ -21,6 +21,7 @@ from services.invoicing.validation.rules.vat_view import (
     Category,
     Posting,
     VatView,
+    double_bounds,
     round_cents,
     string_value,
     xs_number,
@@ -249,6 +250,15 @@ def _within_one(amounts: list[Decimal | None], expected: Decimal) -> bool:
     return any(a is not None and a - 1 < expected < a + 1 for a in amounts)
 
 
+def _within_official_tolerance(taxable: list[str], expected: Decimal) -> bool:
+    """``xs:decimal(TaxableAmount - 1) < expected < xs:decimal(TaxableAmount + 1)`` (see :func:`double_bounds`)."""
+    for text in taxable:
+        bounds = double_bounds(text)
+        if bounds is not None and bounds[0] < expected < bounds[1]:
+            return True
+    return False
+
+
 def taxable_per_rate(code: str, *, needs_posting: bool) -> VatCheck:
     """For each rate (BT-119) of the breakdown, BT-116 is lines - allowances + charges of ``code`` at that rate.
 
@@ -268,7 +278,7 @@ def taxable_per_rate(code: str, *, needs_posting: bool) -> VatCheck:
             if needs_posting and not posted(view, rate_value, kind):
                 continue
             basis = _basis(view, code, rate_value, credit_note=kind)
-            if basis is not None and _within_one(breakdown.taxable, basis):
+            if basis is not None and _within_official_tolerance(breakdown.taxable_text, basis):
                 return True
         return False
 

@@ -95,6 +95,23 @@ def xs_boolean(value: str | None) -> bool | None:
     return None if value is None else _BOOLEANS.get(normalize_space(value))
 
 
+def double_bounds(value: str) -> tuple[Decimal, Decimal] | None:
+    """``xs:decimal(value - 1)`` and ``xs:decimal(value + 1)`` for an untyped ``value``, as the official
+    BR-S-08, BR-AF-08 and BR-AG-08 compute their tolerance: the arithmetic on an untyped value is
+    ``xs:double`` arithmetic, and the cast back to ``xs:decimal`` keeps the double's exact binary value.
+
+    This is the one place where Tessera computes in binary floating point, on purpose: 100.10 - 1 is
+    99.0999999999999943... in double, so a line sum of exactly 99.10 lies inside the official tolerance
+    and only an emulation of the double step gives the official verdict there. None when ``value`` is
+    not a number.
+    """
+    number = xs_number(value)
+    if number is None:
+        return None
+    as_double = float(number)  # the nearest double, as the cast of the untyped value to xs:double
+    return Decimal(as_double - 1), Decimal(as_double + 1)
+
+
 def round_cents(value: Decimal) -> Decimal:
     """``round(value * 10 * 10) div 100``: XPath 2.0 rounds a half towards positive infinity."""
     with localcontext() as ctx:
@@ -154,6 +171,7 @@ class Breakdown:
     category: Category
     taxable: list[Decimal | None]  # xs:decimal of each cbc:TaxableAmount (BT-116)
     tax: list[Decimal | None]  # xs:decimal of each cbc:TaxAmount (BT-117)
+    taxable_text: list[str]  # each cbc:TaxableAmount as written
 
 
 @dataclass(slots=True)
@@ -249,10 +267,11 @@ class VatView:
 
     @staticmethod
     def _read_breakdown(category: Category, subtotal: Element) -> Breakdown:
-        breakdown = Breakdown(category, [], [])
+        breakdown = Breakdown(category, [], [], [])
         for child in subtotal:
             if child.tag == _TAXABLE_AMOUNT:
-                breakdown.taxable.append(xs_decimal(string_value(child)))
+                breakdown.taxable_text.append(string_value(child))
+                breakdown.taxable.append(xs_decimal(breakdown.taxable_text[-1]))
             elif child.tag == _TAX_AMOUNT:
                 breakdown.tax.append(xs_decimal(string_value(child)))
         return breakdown

@@ -250,9 +250,21 @@ def test_standard_rate_vat_amount_rounding_and_tolerance(taxable: str, tax: str,
     assert ("BR-S-09" in findings(doc)) is broken
 
 
-@pytest.mark.parametrize(("taxable", "broken"), [("100.99", False), ("99.01", False), ("101.00", True)])
-def test_standard_rate_taxable_amount_tolerance(taxable: str, broken: bool) -> None:
-    doc = invoice(SELLER_VAT, line("100.00", "S", "25"), tax_total(subtotal(taxable, "25.00", "S", "25")))
+@pytest.mark.parametrize(
+    ("lines", "taxable", "broken"),
+    [
+        ("100.00", "100.99", False),
+        ("100.00", "99.01", False),
+        ("100.00", "101.00", True),
+        ("100.00", "99.00", True),
+        # The official bounds are computed in xs:double: 100.10 - 1 is just below 99.10, so a
+        # difference of exactly one unit passes here, as it does in the official validator.
+        ("99.10", "100.10", False),
+        ("101.10", "100.10", True),
+    ],
+)
+def test_standard_rate_taxable_amount_tolerance(lines: str, taxable: str, broken: bool) -> None:
+    doc = invoice(SELLER_VAT, line(lines, "S", "25"), tax_total(subtotal(taxable, "25.00", "S", "25")))
     assert ("BR-S-08" in findings(doc)) is broken
 
 
