@@ -431,3 +431,26 @@ def test_invoice_and_credit_note_lines_are_summed_apart_as_officially(taxable: s
         tax_total(subtotal(taxable, "0.00", "Z", "0")),
     )
     assert ("BR-Z-08" in findings(doc)) is broken
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "code", "required"),
+    [
+        ("BR-E-10", "E", True),
+        ("BR-AE-10", "AE", True),
+        ("BR-IC-10", "K", True),  # no CEN unit case covers this one
+        ("BR-G-10", "G", True),
+        ("BR-O-10", "O", True),
+        ("BR-S-10", "S", False),
+        ("BR-Z-10", "Z", False),
+        ("BR-AF-10", "L", False),
+        ("BR-AG-10", "M", False),
+    ],
+)
+@pytest.mark.parametrize("with_reason", [True, False])
+def test_exemption_reason_required_or_forbidden(
+    rule_id: str, code: str, required: bool, with_reason: bool
+) -> None:
+    reason = "Reason" if with_reason else ""
+    doc = invoice(tax_total(subtotal("0.00", "0.00", code, None if code == "O" else "0", reason=reason)))
+    assert (rule_id in findings(doc)) is (with_reason is not required)
