@@ -92,7 +92,11 @@ def payments_settings(payments_db_url: str, tmp_path: Path) -> Any:
     from services.payments.settings import PaymentsSettings
 
     return service_settings(
-        PaymentsSettings, payments_db_url, tmp_path, subscribers=RECEIPTS_WEBHOOK, public_url="http://payments.test"
+        PaymentsSettings,
+        payments_db_url,
+        tmp_path,
+        subscribers=RECEIPTS_WEBHOOK,
+        public_url="http://payments.test",
     )
 
 

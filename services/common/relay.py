@@ -95,7 +95,7 @@ class Relay:
         client: httpx.Client,
         batch_size: int = 20,
         interval_seconds: float = 1.0,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float = 10.0,  # the client's own timeout: sizes the lease
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,
         name: str | None = None,
@@ -203,9 +203,7 @@ class Relay:
             "Idempotency-Key": str(item.event.id),
         }
         try:
-            response = self.client.post(
-                item.subscriber, content=body, headers=headers, timeout=self.timeout_seconds
-            )
+            response = self.client.post(item.subscriber, content=body, headers=headers)
         except httpx.HTTPError as error:
             return None, f"{type(error).__name__}: {error}"[:_ERROR_LIMIT]
         if 200 <= response.status_code < 300:
@@ -272,6 +270,11 @@ class Relay:
         return self._thread is not None and self._thread.is_alive()
 
 
+def relay_http_client(settings: ServiceSettings) -> httpx.Client:
+    """The relay's HTTP client; its timeout bounds each delivery (and so the lease, see Relay)."""
+    return httpx.Client(timeout=settings.relay_timeout_seconds, follow_redirects=False)
+
+
 def build_relay(
     *,
     service: str,
@@ -307,7 +310,7 @@ def relay_lifespan(
             app.state.relay = None
             yield
             return
-        http = client or httpx.Client(follow_redirects=False)
+        http = client or relay_http_client(settings)
         relay = build_relay(
             service=service, settings=settings, tables=tables, database=app.state.database, client=http
         )

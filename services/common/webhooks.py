@@ -220,8 +220,9 @@ def record_in_inbox(session: Session, inbox: Table, event: WebhookEvent) -> bool
         statement = sqlite.insert(inbox).values(values).on_conflict_do_nothing()
     else:  # pragma: no cover  (Tessera runs on PostgreSQL or SQLite only)
         statement = insert(inbox).values(values)
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    # RETURNING gives a row only when the insert happened (rowcount is not reliable across drivers).
+    inserted = session.execute(statement.returning(inbox.c.event_id)).first()
+    return inserted is not None
 
 
 def receive(

@@ -22,7 +22,7 @@ def list_invoices(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> InvoicePage:
     items, total = service.list_supplier_invoices(
-        session, supplier_id=supplier.supplier_id or "", limit=limit, offset=offset
+        session, supplier_id=supplier.supplier_id, limit=limit, offset=offset
     )
     return InvoicePage(
         items=[InvoiceSummary.model_validate(i) for i in items], total=total, limit=limit, offset=offset

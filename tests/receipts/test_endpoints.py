@@ -1,0 +1,187 @@
+"""The receipts API and its signed, deduplicating event receiver."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from services.common.webhooks import SIGNATURE_HEADER, WebhookEvent, sign
+from services.receipts.app import create_app
+from services.receipts.models import INBOX_TABLE, Receipt
+from tests.conftest import WEBHOOK_SECRET
+
+Headers = Callable[..., dict[str, str]]
+
+
+def paid_event(payment_id: uuid.UUID | None = None, **data: Any) -> WebhookEvent:
+    payment_id = payment_id or uuid.uuid4()
+    payload = {
+        "payment_id": str(payment_id),
+        "amount": 4500,
+        "currency": "EUR",
+        "reference": "PARK-1",
+        "description": "Permit",
+        "provider": "sandbox",
+    }
+    payload.update(data)
+    return WebhookEvent(
+        id=uuid.uuid4(),
+        type="payment.succeeded",
+        resource_id=str(payment_id),
+        created_at=datetime.now(UTC),
+        data=payload,
+    )
+
+
+def deliver(
+    client: TestClient, body: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> Any:
+    return client.post(
+        "/webhooks/events",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, [secret], timestamp=timestamp),
+        },
+    )
+
+
+def counts(client: TestClient) -> tuple[int, int]:
+    with client.app.state.database.sessionmaker() as session:  # type: ignore[attr-defined]
+        receipts = session.scalar(select(func.count()).select_from(Receipt))
+        inbox = session.scalar(select(func.count()).select_from(INBOX_TABLE))
+    return int(receipts or 0), int(inbox or 0)
+
+
+def test_payment_succeeded_records_one_receipt(
+    receipts_client: TestClient, principal_headers: Headers
+) -> None:
+    event = paid_event()
+    response = deliver(receipts_client, event.encode())
+    assert response.status_code == 200
+    assert response.json() == {"event_id": str(event.id), "outcome": "processed"}
+
+    listing = receipts_client.get("/v1/receipts", headers=principal_headers("officer"))
+    assert listing.status_code == 200
+    page = listing.json()
+    assert (page["total"], page["limit"], page["offset"]) == (1, 50, 0)
+    (receipt,) = page["items"]
+    assert {k: receipt[k] for k in ("payment_id", "amount", "currency", "reference")} == {
+        "payment_id": event.data["payment_id"],
+        "amount": 4500,
+        "currency": "EUR",
+        "reference": "PARK-1",
+    }
+    one = receipts_client.get(f"/v1/receipts/{receipt['id']}", headers=principal_headers("officer"))
+    assert one.status_code == 200 and one.json() == receipt
+
+
+def test_receipts_are_for_officers(receipts_client: TestClient, principal_headers: Headers) -> None:
+    forbidden = receipts_client.get("/v1/receipts", headers=principal_headers("supplier", supplier_id="FI1"))
+    assert forbidden.status_code == 403
+    assert receipts_client.get("/v1/receipts").status_code == 401
+    missing = receipts_client.get(f"/v1/receipts/{uuid.uuid4()}", headers=principal_headers("officer"))
+    assert missing.status_code == 404 and missing.json()["code"] == "receipt_not_found"
+
+
+def test_redelivered_event_changes_nothing_and_is_acknowledged(receipts_client: TestClient) -> None:
+    body = paid_event().encode()
+    assert deliver(receipts_client, body).json()["outcome"] == "processed"
+    again = deliver(receipts_client, body)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert counts(receipts_client) == (1, 1)
+
+
+def test_a_second_event_for_the_same_payment_adds_no_receipt(receipts_client: TestClient) -> None:
+    payment_id = uuid.uuid4()
+    deliver(receipts_client, paid_event(payment_id).encode())
+    assert deliver(receipts_client, paid_event(payment_id).encode()).json()["outcome"] == "processed"
+    assert counts(receipts_client) == (1, 2)
+
+
+def test_concurrent_duplicates_make_one_receipt(receipts_settings: Any) -> None:
+    body = paid_event().encode()
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    with ExitStack() as stack:
+        # Four app instances, each with its own engine: like four receipts processes.
+        clients = [stack.enter_context(TestClient(create_app(receipts_settings))) for _ in range(4)]
+
+        def post(client: TestClient) -> None:
+            barrier.wait()
+            response = deliver(client, body)
+            outcomes.append(f"{response.status_code} {response.json().get('outcome')}")
+
+        threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(outcomes) == ["200 duplicate"] * 3 + ["200 processed"]
+        assert counts(clients[0]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        ({"secret": "wrong-secret"}, "webhook_signature_mismatch"),
+        ({"timestamp": int(time.time()) - 301}, "webhook_timestamp_stale"),
+        ({"timestamp": int(time.time()) + 3600}, "webhook_timestamp_stale"),
+    ],
+)
+def test_bad_signature_or_stale_timestamp_is_refused_and_changes_nothing(
+    receipts_client: TestClient, tamper: dict[str, Any], code: str
+) -> None:
+    response = deliver(receipts_client, paid_event().encode(), **tamper)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+    assert counts(receipts_client) == (0, 0)
+
+
+def test_unsigned_or_tampered_delivery_is_refused(receipts_client: TestClient) -> None:
+    body = paid_event().encode()
+    unsigned = receipts_client.post("/webhooks/events", content=body)
+    assert unsigned.status_code == 401 and unsigned.json()["code"] == "webhook_signature_missing"
+    header = sign(body, [WEBHOOK_SECRET])
+    tampered = receipts_client.post(
+        "/webhooks/events", content=body.replace(b"4500", b"1"), headers={SIGNATURE_HEADER: header}
+    )
+    assert tampered.status_code == 401 and tampered.json()["code"] == "webhook_signature_mismatch"
+    assert counts(receipts_client) == (0, 0)
+
+
+def test_signed_but_malformed_event_is_a_bad_request(receipts_client: TestClient) -> None:
+    response = deliver(receipts_client, b'{"hello": "world"}')
+    assert response.status_code == 400 and response.json()["code"] == "webhook_event_malformed"
+
+
+def test_unusable_payment_data_is_refused_and_not_marked_received(receipts_client: TestClient) -> None:
+    response = deliver(receipts_client, paid_event(amount=-1, currency="EURO").encode())
+    assert response.status_code == 422
+    assert response.json()["code"] == "event_data_invalid"
+    assert "amount" in response.json()["detail"] and "currency" in response.json()["detail"]
+    assert counts(receipts_client) == (0, 0)  # the sender will retry once fixed
+
+
+def test_other_event_types_are_acknowledged_and_ignored(receipts_client: TestClient) -> None:
+    event = WebhookEvent(
+        id=uuid.uuid4(),
+        type="payment.failed",
+        resource_id="p",
+        created_at=datetime.now(UTC),
+        data={"payment_id": "p"},
+    )
+    response = deliver(receipts_client, event.encode())
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert counts(receipts_client) == (0, 1)
