@@ -1,9 +1,9 @@
 """The gateway's HTTP surface: its own key API and operations endpoints, and the catch-all
 route that forwards everything ``policy.ROUTES`` names to the services.
 
-Every request goes through two dependencies: :func:`identify_caller` (route lookup, API key,
-access policy) and :func:`admit` (rate limit). Authentication opens its own short session so
-that no database connection is held while a request waits on a service.
+Every request goes through one dependency, :func:`admit` (route lookup, API key, access policy,
+rate limit). Authentication opens its own short session so that no database connection is held
+while a request waits on a service.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from gateway.schemas import KeyCreate, KeyCreated, KeyRead
 from gateway.settings import GatewaySettings
 from services.common import health
 from services.common.db import Database, SessionDep
-from services.common.errors import NotFound
-from services.common.identity import Principal
+from services.common.errors import NotFound, Unauthorized
+from services.common.identity import Principal, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,22 @@ def _authenticate(database: Database, presented: str) -> Principal:
     return principal
 
 
-def identify_caller(request: Request) -> Caller:
-    """Who calls and whether the access policy lets them: 404 for paths the gateway does not
-    expose, 401 without a valid key where one is needed, 403 when the key's role is not allowed."""
+async def _charge(request: Request, bucket: str, role: Role | None) -> None:
+    settings: GatewaySettings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    decision = await limiter.hit(bucket, Limit(settings.role_limit(role), settings.rate_limit_window_seconds))
+    if not decision.allowed:
+        raise RateLimited(
+            f"Too many requests; retry in {decision.retry_after_header} s",
+            headers={"Retry-After": decision.retry_after_header},
+        )
+
+
+async def admit(request: Request) -> Caller:
+    """Who calls, whether the access policy lets them, and whether they are within budget:
+    404 for paths the gateway does not expose, 401 without a valid key where one is needed,
+    403 when the key's role is not allowed, 429 over budget. Callers without a valid key
+    (public pages, wrong or missing keys) spend their address's budget, keys their own."""
     settings: GatewaySettings = request.app.state.settings
     path = request.url.path
     if unsafe_path(path):
@@ -68,35 +81,26 @@ def identify_caller(request: Request) -> Caller:
         raise NotFound(f"Nothing answers {path} through the gateway")
     address = client_address(request, trust_forwarded=settings.trust_forwarded_headers)
     if route is not None and route.auth is not Auth.API_KEY:
+        await _charge(request, f"ip:{address}", None)
         return Caller(principal=None, route=route, address=address)
-    presented = presented_key(request)
-    if presented is None:
-        raise MissingApiKey(
-            "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
-            headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
-        )
-    principal = _authenticate(request.app.state.database, presented)
+    try:
+        presented = presented_key(request)
+        if presented is None:
+            raise MissingApiKey(
+                "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
+                headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+            )
+        principal = await run_in_threadpool(_authenticate, request.app.state.database, presented)
+    except Unauthorized:
+        await _charge(request, f"ip:{address}", None)
+        raise
+    await _charge(request, f"key:{principal.key_id}", principal.role)
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles)) or "none"
         raise RoleNotAllowed(
             f"A {principal.role.value} key may not {request.method} {path}; allowed roles: {allowed}"
         )
     return Caller(principal=principal, route=route, address=address)
-
-
-async def admit(request: Request, caller: Annotated[Caller, Depends(identify_caller)]) -> Caller:
-    """Take one request from the caller's budget: per key, or per address without one."""
-    settings: GatewaySettings = request.app.state.settings
-    limiter: RateLimiter = request.app.state.rate_limiter
-    role = caller.principal.role if caller.principal else None
-    bucket = f"key:{caller.principal.key_id}" if caller.principal else f"ip:{caller.address}"
-    decision = await limiter.hit(bucket, Limit(settings.role_limit(role), settings.rate_limit_window_seconds))
-    if not decision.allowed:
-        raise RateLimited(
-            f"Too many requests; retry in {decision.retry_after_header} s",
-            headers={"Retry-After": decision.retry_after_header},
-        )
-    return caller
 
 
 CallerDep = Annotated[Caller, Depends(admit)]

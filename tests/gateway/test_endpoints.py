@@ -228,3 +228,17 @@ async def test_unreachable_redis_makes_the_gateway_unready_and_refuse(database_u
     assert ready.json()["checks"]["rate_limiter"] == "failing"
     assert refused.status_code == 503
     assert refused.json()["code"] == "rate_limiter_unavailable"
+
+
+async def test_wrong_keys_spend_the_address_budget_not_a_key_budget(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    settings = settings_for(database_url, rate_limit_anonymous=2)
+    _, officer = make_key(database_url, Role.OFFICER)
+    wrong = officer[:-2] + ("xx" if not officer.endswith("xx") else "yy")
+    async with gateway_client(settings, transports=transports, rate_limiter=MemoryRateLimiter()) as http:
+        codes = [(await http.get("/v1/receipts", headers=bearer(wrong))).status_code for _ in range(3)]
+        missing = await http.get("/v1/receipts")
+        good = await http.get("/v1/receipts", headers=bearer(officer))
+    assert codes == [401, 401, 429]
+    assert missing.status_code == 429
+    assert good.status_code == 200

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.policy import ROUTES, Auth, Upstream
@@ -52,9 +52,18 @@ async def slow(request: Request) -> Response:
     return Response("late")
 
 
+async def big(request: Request) -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(64):
+            yield bytes([i]) * 32768
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+
 def echo_app() -> Starlette:
     return Starlette(
         routes=[
+            Route("/pay/big", big),
             Route("/pay/slow/{rest:path}", slow),
             Route("/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
@@ -285,3 +294,10 @@ async def test_a_provider_webhook_route_forwards_without_key_or_identity(databas
     assert PRINCIPAL_HEADER.lower() not in seen
     assert answer.json()["body_length"] == 15
     assert other.status_code == 404
+
+
+async def test_large_responses_stream_back_unchanged(client: httpx.AsyncClient) -> None:
+    async with client.stream("GET", "/pay/big") as answer:
+        received = b"".join([chunk async for chunk in answer.aiter_bytes()])
+    assert answer.status_code == 200
+    assert received == b"".join(bytes([i]) * 32768 for i in range(64))
