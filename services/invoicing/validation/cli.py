@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,12 +17,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from services.common.ubl_schemas import SchemasError
-from services.invoicing.validation import report
+from services.invoicing.validation import report, xsd
 from services.invoicing.validation.engine import rule_catalogue, too_large, validate
+from services.invoicing.validation.findings import ValidationReport
 from services.invoicing.validation.parser import DEFAULT_MAX_BYTES
 
 # Below this many files a progress bar only flickers.
 PROGRESS_FROM = 20
+# Below this many files starting worker processes costs more than it saves.
+PARALLEL_FROM = 64
+MAX_AUTO_JOBS = 4
 
 OK, INVALID, USAGE = 0, 1, 2
 
@@ -56,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_positive,
         default=DEFAULT_MAX_BYTES,
         help=f"size limit per file (default {DEFAULT_MAX_BYTES})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=0,
+        help=f"worker processes (default: one per CPU, up to {MAX_AUTO_JOBS}, from {PARALLEL_FROM} files on)",
     )
     parser.add_argument(
         "--rules", action="store_true", help="list every check (id, flag, terms, message) and exit"
@@ -106,6 +117,47 @@ def _list_rules(output_format: str) -> int:
     return OK
 
 
+def check_file(path: Path, max_bytes: int) -> ValidationReport | OSError:
+    """The report on one file, or the error that kept it from being read (a file over the limit is not read)."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return too_large(size, max_bytes)
+        data = path.read_bytes()
+    except OSError as error:
+        return error
+    return validate(data, max_bytes=max_bytes)
+
+
+def _check_in_worker(job: tuple[Path, int]) -> ValidationReport | OSError:
+    return check_file(*job)
+
+
+def _jobs(requested: int, files: int) -> int:
+    if requested:
+        return requested
+    # Worker processes pay off only when there is enough to share.
+    return 1 if files < PARALLEL_FROM else max(1, min(os.cpu_count() or 1, MAX_AUTO_JOBS))
+
+
+def results(
+    files: list[Path], max_bytes: int, jobs: int
+) -> Iterator[tuple[Path, ValidationReport | OSError]]:
+    """Each file with its report, in the order given; checked in ``jobs`` processes."""
+    if jobs <= 1:
+        for path in files:
+            yield path, check_file(path, max_bytes)
+        return
+    # Compile the schemas before forking so that every worker starts with them.
+    for document_type in ("Invoice", "CreditNote"):
+        xsd.load(document_type)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(jobs) as pool:
+        chunk = max(1, min(32, len(files) // (jobs * 8)))
+        outcomes = pool.imap(_check_in_worker, [(path, max_bytes) for path in files], chunksize=chunk)
+        yield from zip(files, outcomes, strict=True)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.rules:
         return _list_rules(args.format)
@@ -118,38 +170,41 @@ def run(args: argparse.Namespace) -> int:
     tally = report.Tally(unreadable=len(errors))
     show_progress = len(files) >= PROGRESS_FROM and sys.stderr.isatty()
     out = sys.stdout
+    render = report.to_json if args.format == "json" else report.to_text
     with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show_progress, leave=False) as bar:
-        for path in files:
-            try:
-                size = path.stat().st_size
-                if size > args.max_bytes:
-                    result = too_large(size, args.max_bytes)
-                else:
-                    result = validate(path.read_bytes(), max_bytes=args.max_bytes)
-            except OSError as error:
-                bar.write(
-                    f"tessera validate: {path}: cannot be read ({error.strerror or error})", file=sys.stderr
-                )
-                tally.unreadable += 1
+        try:
+            for path, outcome in results(files, args.max_bytes, _jobs(args.jobs, len(files))):
                 bar.update()
-                continue
-            except SchemasError as error:
-                print(f"tessera validate: {error}", file=sys.stderr)
-                return USAGE
-            tally.add(result)
-            rendered = (
-                report.to_json(str(path), result)
-                if args.format == "json"
-                else report.to_text(str(path), result)
-            )
-            if show_progress:
-                bar.write(rendered, file=out)
-            else:
-                out.write(rendered + "\n")
-            bar.update()
+                if isinstance(outcome, OSError):
+                    reason = outcome.strerror or str(outcome)
+                    bar.write(f"tessera validate: {path}: cannot be read ({reason})", file=sys.stderr)
+                    tally.unreadable += 1
+                    continue
+                tally.add(outcome)
+                if show_progress:
+                    bar.write(render(str(path), outcome), file=out)
+                else:
+                    out.write(render(str(path), outcome) + "\n")
+        except SchemasError as error:
+            print(f"tessera validate: {error}", file=sys.stderr)
+            return USAGE
     if args.format == "text":
         out.write(tally.summary() + "\n")
     out.flush()
     if tally.unreadable:
         return USAGE
     return INVALID if tally.invalid else OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m services.invoicing.validation.cli``: the validate command alone, without the other
+    commands' imports (web framework, database) that ``tessera`` loads to build its full help."""
+    parser = argparse.ArgumentParser(prog="tessera")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["validate", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -173,3 +173,21 @@ def test_the_installed_command_runs_end_to_end(folder: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     files = [Path(json.loads(line)["file"]).name for line in done.stdout.splitlines()]
     assert files == ["B-CREDIT.XML", "c-broken.Xml"]
+
+
+def test_worker_processes_give_the_same_output_in_the_same_order(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(6):
+        (folder / f"copy-{index}.xml").write_bytes(INVOICE.read_bytes())
+    (folder / "copy-3.xml").write_bytes(b"<broken")
+    serial = run(capsys, "--jobs", "1", "--format", "json", str(folder))
+    parallel = run(capsys, "--jobs", "2", "--format", "json", str(folder))
+    assert parallel == serial
+    assert serial[0] == 1
+    assert [json.loads(line)["valid"] for line in serial[1].splitlines()].count(False) == 2
+
+
+def test_the_module_runs_the_validate_command_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate_cli.main(["--format", "json", str(INVOICE)]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is True

@@ -1,0 +1,1 @@
+"""Performance measurements of Tessera (run as modules: python -m benchmarks.NAME)."""
