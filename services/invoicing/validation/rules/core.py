@@ -410,7 +410,8 @@ def item_attribute(doc: Doc) -> Iterator[Element]:
 
 # ---- Invoicing period (BG-14) and Invoice line period (BG-26) ----
 
-_XS_DATE = re.compile(r"(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?")
+# xs:date: a year of four or more digits, month, day, and an optional timezone of at most 14 hours.
+_XS_DATE = re.compile(r"(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?")
 
 
 def _xs_date(el: Element) -> datetime:

@@ -208,3 +208,10 @@ def test_several_values_where_the_standard_takes_one_are_reported() -> None:
     )
     two_starts = "<cac:InvoicePeriod><cbc:StartDate>2024-01-01</cbc:StartDate><cbc:StartDate>2024-01-02</cbc:StartDate><cbc:EndDate>2024-02-01</cbc:EndDate></cac:InvoicePeriod>"
     assert len(fired("BR-29", invoice(two_starts))) == 1
+
+
+@pytest.mark.parametrize("zone", ["+15:00", "+14:30", "+01:60"])
+def test_br_29_refuses_a_timezone_xs_date_does_not_allow(zone: str) -> None:
+    period = f"<cac:InvoicePeriod><cbc:StartDate>2024-01-01</cbc:StartDate><cbc:EndDate>2024-02-01{zone}</cbc:EndDate></cac:InvoicePeriod>"
+    assert len(fired("BR-29", invoice(period))) == 1
+    assert fired("BR-29", invoice(period.replace(zone, "+14:00"))) == []
