@@ -46,6 +46,7 @@ _NOT_FORWARDED = frozenset(
     {
         "host",
         "content-length",
+        "expect",
         "authorization",
         "x-api-key",
         PRINCIPAL_HEADER.lower(),

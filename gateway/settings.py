@@ -56,6 +56,21 @@ class GatewaySettings(CommonSettings):
         60, gt=0, description="Requests per window per client address without a (valid) key"
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError(f"not a database URL: {value!r}")
+        # psycopg 3 is the PostgreSQL driver Tessera installs; the bare scheme would ask for psycopg2.
+        if scheme in ("postgres", "postgresql"):
+            return f"postgresql+psycopg://{rest}"
+        if scheme in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
+            return value
+        raise ValueError(f"the gateway database must be SQLite or PostgreSQL, got the scheme {scheme!r}")
+
     @field_validator("invoicing_url", "payments_url", "receipts_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

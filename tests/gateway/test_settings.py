@@ -44,3 +44,22 @@ def test_production_refuses_development_secrets() -> None:
     with pytest.raises((InsecureSettings, ValidationError), match="TESSERA_INTERNAL_SECRETS"):
         GatewaySettings(environment="production", webhook_secrets="real-1")
     GatewaySettings(environment="production", webhook_secrets="real-1", internal_secrets="real-2")
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@db/tessera", "postgresql+psycopg://u@db/tessera"),
+        ("postgres://u@db/tessera", "postgresql+psycopg://u@db/tessera"),
+        ("postgresql+psycopg://u@db/tessera", "postgresql+psycopg://u@db/tessera"),
+        ("sqlite:////srv/gateway.db", "sqlite:////srv/gateway.db"),
+    ],
+)
+def test_database_urls_use_the_installed_driver(given: str, used: str) -> None:
+    assert GatewaySettings(database_url=given).effective_database_url == used
+
+
+@pytest.mark.parametrize("url", ["mysql://u@db/x", "gateway.db"])
+def test_unsupported_database_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="database"):
+        GatewaySettings(database_url=url)
