@@ -158,7 +158,10 @@ def rule_findings(root: Element, locator: Locator) -> list[Finding]:
             )
             continue
         rule, el = result
-        findings.append(Finding(rule.id, rule.severity, rule.message, locator.path(el), line_of(el)))
+        if isinstance(el, etree._Element):
+            findings.append(Finding(rule.id, rule.severity, rule.message, locator.path(el), line_of(el)))
+        else:  # a rule bug (it must yield elements); the finding stands, at the document element
+            findings.append(Finding(rule.id, rule.severity, rule.message, "/" + Locator.name(root), None))
     return findings
 
 

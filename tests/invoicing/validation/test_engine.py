@@ -186,3 +186,10 @@ def test_the_catalogue_lists_the_engine_checks_then_every_registered_rule(
         ("BT-153",),
         "Message of TEST-CATALOGUE.",
     )
+
+
+@pytest.mark.usefixtures("only_test_rules")
+def test_a_rule_yielding_something_else_than_an_element_still_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    add_rule(monkeypatch, "TEST-ODD", lambda doc: [doc.root.xpath("string(cbc:ID)", namespaces=NS)])
+    report = validate(INVOICE.read_bytes())
+    assert [(f.rule, f.location, f.line) for f in report.findings] == [("TEST-ODD", "/Invoice", None)]
