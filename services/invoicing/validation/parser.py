@@ -30,6 +30,10 @@ Element = etree._Element
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # A UBL invoice nests about 8 levels deep; a signature in ext:UBLExtensions about 20.
 DEFAULT_MAX_DEPTH = 64
+# libxml2's own bounds without XML_PARSE_HUGE (which Tessera never sets): a larger max_depth
+# has no effect past this, and no single text node (e.g. an embedded attachment, BT-125) may
+# be longer than 10,000,000 characters.
+LIBXML2_MAX_DEPTH = 256
 
 DOCUMENT_TYPES: dict[str, str] = {
     f"{{{INVOICE_NS}}}Invoice": "Invoice",
@@ -156,7 +160,7 @@ def _syntax_message(error: etree.XMLSyntaxError, limits: Limits) -> str:
     """libxml2's message in Tessera's words: the line is reported apart, the column kept."""
     message = " ".join((error.msg or str(error)).split())
     if message.startswith("Excessive depth in document"):
-        return f"elements are nested more than {limits.max_depth} levels deep"
+        return f"elements are nested more than {min(limits.max_depth, LIBXML2_MAX_DEPTH)} levels deep"
     # libxml2's own limits (without XML_PARSE_HUGE, which Tessera never sets) are the rule here.
     message = _HUGE_HINT.sub("", message)
     position = _POSITION.search(message)
@@ -182,7 +186,7 @@ def parse(data: bytes, limits: Limits = Limits()) -> Element:
     data = bytes(data)
     if len(data) > limits.max_bytes:
         raise XmlRejected(size_message(len(data), limits.max_bytes))
-    if not data.strip():
+    if not data or data.isspace():
         raise XmlRejected("the document is empty")
     refuse_doctype(data)
     parser = _parser()
