@@ -6,7 +6,7 @@ assertions read them.
   breakdown) pay a dictionary lookup instead of an ElementPath search each. Paths are written
   with the usual prefixes (``cac:Item/cbc:Name``).
 - Where the rule contexts are: :func:`contexts` finds every element named in a context such as
-  ``cac:LegalMonetaryTotal`` or ``//cac:PartyTaxScheme`` wherever it sits, in one filtered walk.
+  ``cac:LegalMonetaryTotal`` or ``//cac:PartyTaxScheme`` wherever it sits (the shared tag index).
 - The document's parts several rules share: lines (BG-25) of either document type, document
   level allowances (BG-20) and charges (BG-21), line allowances (BG-27) and charges (BG-28),
   periods (BG-14, BG-26), the VAT breakdown (BG-23).
@@ -25,32 +25,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_FLOOR, Context, Decimal
 
+from services.invoicing.validation.rules._tree import by_tag
 from services.invoicing.validation.rules.base import CREDIT_NOTE_NS, INVOICE_NS, NS, Doc, Element
 
 CAC = "{" + NS["cac"] + "}"
 CBC = "{" + NS["cbc"] + "}"
 
-# Elements that open a rule context somewhere in the document (not only under the root).
-CONTEXT_TAGS = tuple(
-    CAC + name
-    for name in (
-        "AccountingCustomerParty",
-        "AccountingSupplierParty",
-        "AdditionalDocumentReference",
-        "AdditionalItemProperty",
-        "BillingReference",
-        "CreditNoteLine",
-        "Delivery",
-        "InvoiceLine",
-        "InvoicePeriod",
-        "LegalMonetaryTotal",
-        "PartyTaxScheme",
-        "PayeeParty",
-        "PaymentMeans",
-        "TaxRepresentativeParty",
-        "TaxTotal",
-    )
-)
 ROOT_TAGS = frozenset({f"{{{INVOICE_NS}}}Invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote"})
 LINE_TAGS = frozenset({CAC + "InvoiceLine", CAC + "CreditNoteLine"})
 
@@ -62,6 +42,7 @@ _XS_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 XML_WHITESPACE = " \t\r\n"  # what normalize-space and casts trim (str.strip() alone trims more)
 _NOTHING: Sequence[Element] = ()
+_NO_ELEMENTS: list[Element] = []  # shared and never modified
 
 
 class Unreadable(Exception):
@@ -223,16 +204,12 @@ def tree(doc: Doc) -> Tree:
 # ---- where the rule contexts are ----
 
 
-def _index(doc: Doc) -> dict[str, list[Element]]:
-    found: dict[str, list[Element]] = {tag: [] for tag in CONTEXT_TAGS}
-    for el in doc.root.iter(*CONTEXT_TAGS):
-        found[el.tag].append(el)
-    return found
-
-
 def contexts(doc: Doc, name: str) -> list[Element]:
-    """Every ``cac:<name>`` element anywhere in the document, in document order."""
-    return doc.memo("e2.index", _index)[CAC + name]
+    """Every ``cac:<name>`` element anywhere in the document, in document order.
+
+    Read from the validation's one shared walk of the tree (``_tree.by_tag``), which the table-driven
+    families need anyway, so that finding a context never walks the document again."""
+    return by_tag(doc).get(CAC + name, _NO_ELEMENTS)
 
 
 def is_document(doc: Doc) -> bool:
