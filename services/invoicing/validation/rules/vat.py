@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import localcontext
 
 from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules.base import Doc, Element, Rule, register_group
@@ -63,7 +64,7 @@ from services.invoicing.validation.rules.vat_checks import (
     vat,
     vat_as_written,
 )
-from services.invoicing.validation.rules.vat_view import vat_view
+from services.invoicing.validation.rules.vat_view import EXACT, vat_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,13 +324,21 @@ for _vat_rule in RULES:
 
 
 def vat_category_rules(doc: Doc) -> Iterator[tuple[str, Element]]:
-    """Run the rules of every family whose VAT category code occurs in the document."""
+    """Run the rules of every family whose VAT category code occurs in the document.
+
+    The checks run under a wide decimal context, as xs:decimal sums and products are exact; the
+    findings are collected first so that the context never leaks to the caller between yields.
+    """
     view = vat_view(doc)
-    for code, rules in BY_CODE.items():
-        if code in view.present_codes:
-            for vat_rule in rules:
-                for el in vat_rule.check(view):
-                    yield vat_rule.id, el
+    with localcontext(EXACT):
+        found = [
+            (vat_rule.id, el)
+            for code, rules in BY_CODE.items()
+            if code in view.present_codes
+            for vat_rule in rules
+            for el in vat_rule.check(view)
+        ]
+    yield from found
 
 
 register_group((Rule(r.id, Severity.FATAL, r.terms, r.message, None) for r in RULES), vat_category_rules)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
 
 from services.invoicing.validation.rules.base import NS, Doc, Element
@@ -51,6 +51,8 @@ _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DOUBLE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_CENT = Decimal("0.01")
+EXACT = Context(prec=200)  # xs:decimal arithmetic is exact: 200 digits hold any sum a document can state
 
 
 def normalize_space(value: str) -> str:
@@ -113,10 +115,10 @@ def double_bounds(value: str) -> tuple[Decimal, Decimal] | None:
 
 
 def round_cents(value: Decimal) -> Decimal:
-    """``round(value * 10 * 10) div 100``: XPath 2.0 rounds a half towards positive infinity."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return (value * 100 + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR) / 100
+    """``round(value * 10 * 10) div 100``: XPath 2.0 rounds a half towards positive infinity, that is
+    away from zero for a positive value (2.675 -> 2.68) and towards zero for a negative one (-2.675 -> -2.67)."""
+    rounding = ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
+    return value.quantize(_CENT, rounding=rounding, context=EXACT)
 
 
 def _is_vat_scheme(scheme: Element) -> bool:

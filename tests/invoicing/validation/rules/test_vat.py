@@ -269,7 +269,14 @@ def test_standard_rate_taxable_amount_tolerance(lines: str, taxable: str, broken
 
 
 @pytest.mark.parametrize(
-    ("taxable", "broken"), [("0.3", False), ("0.30", False), ("0.31", True), ("0.299", True)]
+    ("taxable", "broken"),
+    [
+        ("0.3", False),
+        ("0.30", False),
+        ("0.31", True),
+        ("0.299", True),
+        ("0.3000000000000000000000000000001", True),
+    ],
 )
 def test_taxable_amounts_without_a_rate_are_exact_decimals(taxable: str, broken: bool) -> None:
     doc = invoice(
@@ -454,3 +461,17 @@ def test_exemption_reason_required_or_forbidden(
     reason = "Reason" if with_reason else ""
     doc = invoice(tax_total(subtotal("0.00", "0.00", code, None if code == "O" else "0", reason=reason)))
     assert (rule_id in findings(doc)) is (with_reason is not required)
+
+
+@pytest.mark.parametrize(
+    ("taxable", "broken"), [("1000000000000000000000000000.1", False), ("1" + "0" * 27, True)]
+)
+def test_sums_keep_every_digit(taxable: str, broken: bool) -> None:
+    # 28 significant digits would round the sum to 10^27 and accept the wrong taxable amount
+    doc = invoice(
+        SELLER_VAT,
+        line("1" + "0" * 27, "Z", "0"),
+        line("0.1", "Z", "0"),
+        tax_total(subtotal(taxable, "0", "Z", "0")),
+    )
+    assert ("BR-Z-08" in findings(doc)) is broken
