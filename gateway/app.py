@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway.endpoints import keys_router, operations_router, proxy_router
@@ -79,12 +79,24 @@ def create_app(
     app.state.routes = routes
     app.state.service_name = "gateway"
     install_error_handlers(app)
+    app.middleware("http")(rate_limit_headers)
     app.middleware("http")(health.metrics_middleware("gateway"))
     app.middleware("http")(request_id_middleware())
     app.include_router(operations_router)
     app.include_router(keys_router)
     app.include_router(proxy_router)
     return app
+
+
+async def rate_limit_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Tell callers their budget (``RateLimit-Limit``, ``RateLimit-Remaining``) on every answer
+    that spent from it."""
+    response = await call_next(request)
+    for name, value in getattr(request.state, "rate_limit_headers", {}).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def gateway_document(app: FastAPI) -> dict[str, Any]:

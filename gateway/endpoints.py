@@ -58,12 +58,15 @@ def _authenticate(database: Database, presented: str) -> Principal:
 async def _charge(request: Request, bucket: str, role: Role | None) -> None:
     settings: GatewaySettings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
-    decision = await limiter.hit(bucket, Limit(settings.role_limit(role), settings.rate_limit_window_seconds))
+    limit = Limit(settings.role_limit(role), settings.rate_limit_window_seconds)
+    decision = await limiter.hit(bucket, limit)
+    budget = {"RateLimit-Limit": str(limit.requests), "RateLimit-Remaining": str(decision.remaining)}
     if not decision.allowed:
         raise RateLimited(
             f"Too many requests; retry in {decision.retry_after_header} s",
-            headers={"Retry-After": decision.retry_after_header},
+            headers={"Retry-After": decision.retry_after_header, **budget},
         )
+    request.state.rate_limit_headers = budget
 
 
 async def admit(request: Request) -> Caller:

@@ -184,18 +184,16 @@ async def test_docs_page_points_at_the_combined_document(client: httpx.AsyncClie
 async def check_budgets_by_role(database_url: str, limiter: RateLimiter) -> None:
     transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
     settings = settings_for(database_url, rate_limit_supplier=2, rate_limit_officer=3)
-    _, supplier = make_key(database_url, Role.SUPPLIER, supplier_id="BE0123456789")
-    _, officer = make_key(database_url, Role.OFFICER)
+    _, supplier_key = make_key(database_url, Role.SUPPLIER, supplier_id="BE0123456789")
+    _, officer_key = make_key(database_url, Role.OFFICER)
     async with gateway_client(settings, transports=transports, rate_limiter=limiter) as http:
-        supplier_codes = [
-            (await http.get("/v1/invoices", headers=bearer(supplier))).status_code for _ in range(3)
-        ]
-        officer_codes = [
-            (await http.get("/v1/invoices", headers=bearer(officer))).status_code for _ in range(4)
-        ]
-        refused = await http.get("/v1/invoices", headers=bearer(supplier))
-    assert supplier_codes == [200, 200, 429]
-    assert officer_codes == [200, 200, 200, 429]
+        supplier_answers = [await http.get("/v1/invoices", headers=bearer(supplier_key)) for _ in range(3)]
+        officer_answers = [await http.get("/v1/invoices", headers=bearer(officer_key)) for _ in range(4)]
+    assert [a.status_code for a in supplier_answers] == [200, 200, 429]
+    assert [a.status_code for a in officer_answers] == [200, 200, 200, 429]
+    assert [a.headers["ratelimit-remaining"] for a in officer_answers] == ["2", "1", "0", "0"]
+    assert {a.headers["ratelimit-limit"] for a in officer_answers} == {"3"}
+    refused = supplier_answers[-1]
     assert refused.headers["content-type"] == "application/problem+json"
     assert int(refused.headers["retry-after"]) >= 1
 
