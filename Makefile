@@ -38,4 +38,4 @@ typecheck: install
 	$(BIN)/mypy
 
 migrate: install
-	$(BIN)/tessera migrate all
+	$(BIN)/tessera migrate

@@ -53,7 +53,8 @@ def suite_environment(base_port: int, data_dir: Path) -> dict[str, str]:
         "TESSERA_GATEWAY_PAYMENTS_URL": f"http://127.0.0.1:{base_port + 2}",
         "TESSERA_GATEWAY_RECEIPTS_URL": f"http://127.0.0.1:{base_port + 3}",
         "TESSERA_PAYMENTS_SUBSCRIBERS": f"http://127.0.0.1:{base_port + 3}/webhooks/events",
-        "TESSERA_PUBLIC_URL": f"http://127.0.0.1:{base_port}",
+        # Citizens reach the hosted payment page through the gateway, the one public entry point.
+        "TESSERA_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{base_port}",
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
@@ -99,11 +100,25 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(p.name) for p in processes(args.base_port))
     for proc in processes(args.base_port):
         command = [
-            sys.executable, "-m", "uvicorn", proc.app, "--factory",
-            "--host", args.host, "--port", str(proc.port), "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            proc.app,
+            "--factory",
+            "--host",
+            args.host,
+            "--port",
+            str(proc.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ]
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        prefix = f"{proc.colour}{proc.name:<{width}} |\033[0m" if sys.stdout.isatty() else f"{proc.name:<{width}} |"
+        prefix = (
+            f"{proc.colour}{proc.name:<{width}} |\033[0m"
+            if sys.stdout.isatty()
+            else f"{proc.name:<{width}} |"
+        )
         assert child.stdout is not None
         threading.Thread(target=_pump, args=(child.stdout, prefix, lock), daemon=True).start()
         children.append((proc, child))
@@ -134,7 +149,10 @@ def run(args: argparse.Namespace) -> int:
         for proc, child in children:
             if child.poll() is not None:
                 with lock:
-                    print(f"\n!! {proc.name} exited with code {child.returncode}; stopping the suite.", flush=True)
+                    print(
+                        f"\n!! {proc.name} exited with code {child.returncode}; stopping the suite.",
+                        flush=True,
+                    )
                 exit_code = 1
                 stopping.set()
         stopping.wait(0.5)
@@ -157,6 +175,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("run", help="Run the whole suite on embedded defaults (development)")
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--base-port", type=int, default=8000, help="Gateway port; the services take the next three (default 8000)"
+        "--base-port",
+        type=int,
+        default=8000,
+        help="Gateway port; the services take the next three (default 8000)",
     )
     parser.set_defaults(func=run)

@@ -1,0 +1,119 @@
+"""First-start preparation for ``tessera run``: migrate every database, create the development
+signing key, and seed the demo municipality (API keys for a supplier, an officer and an admin,
+and a few payments waiting to be paid) so a person can try every flow at once.
+
+The demo keys are kept in ``var/demo-keys.json`` (development only: production keys are shown
+once and never stored in plain text) so that every start can print them again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gateway import service as keys
+from gateway.settings import GatewaySettings
+from services.common.db import Database
+from services.common.devkeys import ensure_dev_signing_key
+from services.common.identity import Role
+from services.common.migrations import SECTIONS, upgrade
+from services.common.settings import MunicipalitySettings
+from services.payments import service as payments
+from services.payments.providers import SandboxProvider
+from services.payments.schemas import PaymentCreate
+from services.payments.settings import PaymentsSettings
+
+DEMO_FILE = "demo-keys.json"
+DEMO_SUPPLIER = "IT01234567890"  # VAT id of the demo supplier
+
+
+def _create_demo_keys() -> dict[str, str]:
+    database = Database(GatewaySettings().effective_database_url)
+    try:
+        with database.sessionmaker() as session:
+            created = {}
+            for role, name, supplier in (
+                (Role.SUPPLIER, "Demo supplier (Fornitore Demo S.r.l.)", DEMO_SUPPLIER),
+                (Role.OFFICER, "Demo finance officer", None),
+                (Role.ADMIN, "Demo administrator", None),
+            ):
+                _key, plaintext = keys.create_key(session, name=name, role=role, supplier_id=supplier)
+                created[role.value] = plaintext
+            session.commit()
+            return created
+    finally:
+        database.dispose()
+
+
+def _create_demo_payments() -> list[dict[str, str]]:
+    """A few fees waiting to be paid, created through the payments service's own rules."""
+    settings = PaymentsSettings()
+    provider = SandboxProvider(settings.public_url)
+    demo = [
+        (4500, "EUR", "DEMO-PARK-0001", "Parking fine, Via Roma"),
+        (12000, "EUR", "DEMO-WASTE-0001", "Waste collection fee 2026, first instalment"),
+        (2500, "EUR", "DEMO-LIB-0001", "Library card renewal"),
+    ]
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.sessionmaker() as session:
+            created = []
+            for amount, currency, reference, description in demo:
+                data = PaymentCreate.model_validate(
+                    {
+                        "amount": amount,
+                        "currency": currency,
+                        "reference": reference,
+                        "description": description,
+                        "return_url": f"{settings.public_url}/",
+                    }
+                )
+                payment = payments.create_payment(
+                    session, data=data, provider=provider, created_by="demo-seed"
+                )
+                created.append(
+                    {
+                        "id": str(payment.id),
+                        "description": description,
+                        "pay": provider.checkout_url(payment.id),
+                    }
+                )
+            session.commit()
+            return created
+    finally:
+        database.dispose()
+
+
+def prepare(*, data_dir: Path, demo: bool) -> list[str]:
+    """Migrate, make the dev key, seed the demo once; return lines to print for a person."""
+    for section in SECTIONS:
+        upgrade(section)
+    ensure_dev_signing_key(data_dir)
+    if not demo:
+        return [
+            "Demo data off (TESSERA_DEMO=0): create keys with `tessera keys create --role ... --name ...`"
+        ]
+
+    seed_file = data_dir / DEMO_FILE
+    if seed_file.exists():
+        seeded = json.loads(seed_file.read_text())
+    else:
+        created_keys = _create_demo_keys()
+        seeded = {"keys": created_keys, "payments": _create_demo_payments()}
+        seed_file.touch(mode=0o600)
+        seed_file.write_text(json.dumps(seeded, indent=2))
+
+    municipality = MunicipalitySettings()
+    lines = [
+        f"Demo municipality  {municipality.name} (VAT {municipality.vat_id}, "
+        f"routing codes {', '.join(municipality.routing_code_list)})",
+        f"Supplier key       {seeded['keys']['supplier']}   (supplier {DEMO_SUPPLIER})",
+        f"Officer key        {seeded['keys']['officer']}",
+        f"Admin key          {seeded['keys']['admin']}",
+    ]
+    for payment in seeded["payments"]:
+        lines.append(f"Pay a demo fee     {payment['pay']}   ({payment['description']})")
+    lines.append(
+        "Try it:            curl -H 'Authorization: Bearer <officer key>' http://127.0.0.1:8000/v1/payments/<id>"
+    )
+    return lines
