@@ -196,9 +196,13 @@ class Tree:
         return [ac for ac in self.all(parent, "cac:AllowanceCharge") if self.indicator(ac) is charge]
 
 
+def _new_tree(_: Doc) -> Tree:
+    return Tree()
+
+
 def tree(doc: Doc) -> Tree:
     """The document's shared :class:`Tree`."""
-    return doc.memo("e2.tree", lambda _: Tree())
+    return doc.memo("e2.tree", _new_tree)
 
 
 # ---- where the rule contexts are ----
@@ -217,9 +221,13 @@ def is_document(doc: Doc) -> bool:
     return doc.root.tag in ROOT_TAGS
 
 
+def _root(doc: Doc) -> list[Element]:
+    return [doc.root] if is_document(doc) else []
+
+
 def root(doc: Doc) -> list[Element]:
     """The ``/ubl:Invoice | /cn:CreditNote`` context: the root, when it is one of the two."""
-    return [doc.root] if is_document(doc) else []
+    return doc.memo("e2.root", _root)
 
 
 def _all_lines(doc: Doc) -> list[Element]:

@@ -327,8 +327,11 @@ def line_quantity_unit(doc: Doc) -> Iterator[Element]:
     t = tree(doc)
 
     def holds(line: Element) -> bool:
-        quantities = [*t.all(line, "cbc:InvoicedQuantity"), *t.all(line, "cbc:CreditedQuantity")]
-        return any(quantity.get("unitCode") is not None for quantity in quantities)
+        return any(
+            quantity.get("unitCode") is not None
+            for path in ("cbc:InvoicedQuantity", "cbc:CreditedQuantity")
+            for quantity in t.all(line, path)
+        )
 
     return each(all_lines(doc), lambda line: not holds(line))
 
