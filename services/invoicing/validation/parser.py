@@ -35,6 +35,8 @@ DEFAULT_MAX_DEPTH = 64
 # be longer than 10,000,000 characters.
 LIBXML2_MAX_DEPTH = 256
 
+_CUSTOMIZATION_ID = f"{{{NS['cbc']}}}CustomizationID"
+
 DOCUMENT_TYPES: dict[str, str] = {
     f"{{{INVOICE_NS}}}Invoice": "Invoice",
     f"{{{CREDIT_NOTE_NS}}}CreditNote": "CreditNote",
@@ -221,5 +223,5 @@ def document_type(root: Element) -> str:
 
 def customization_id(root: Element) -> str | None:
     """The Specification identifier (BT-24, ``cbc:CustomizationID``), stripped; None when absent."""
-    value = root.findtext("cbc:CustomizationID", namespaces=NS)
+    value = root.findtext(_CUSTOMIZATION_ID)
     return value.strip() if value is not None else None
