@@ -13,8 +13,8 @@ several places and with slightly different filters, and :mod:`vat_checks` has to
 Values are compared as the official XPath 2.0 does: codes after ``normalize-space`` (or as written,
 where the official test compares ``cbc:ID = 'L'`` directly), amounts as ``xs:decimal``.
 
-The walk visits each category element's children once (lxml calls dominate the cost of a rule);
-the parties and line amounts, which only some rules need, are read on first use.
+One filtered walk visits the elements that matter and reads each one's children once: lxml calls,
+not the rules' arithmetic, dominate the cost of these rules.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ CLASSIFIED_TAX_CATEGORY = _CAC + "ClassifiedTaxCategory"
 ALLOWANCE_CHARGE = _CAC + "AllowanceCharge"
 INVOICE_LINE = _CAC + "InvoiceLine"
 CREDIT_NOTE_LINE = _CAC + "CreditNoteLine"
-_LINE_TAGS = frozenset({INVOICE_LINE, CREDIT_NOTE_LINE})
 _TAX_SUBTOTAL = _CAC + "TaxSubtotal"
 _TAX_TOTAL = _CAC + "TaxTotal"
 _TAX_SCHEME = _CAC + "TaxScheme"
@@ -46,6 +45,24 @@ _TAX_AMOUNT = _CBC + "TaxAmount"
 _CHARGE_INDICATOR = _CBC + "ChargeIndicator"
 _AMOUNT = _CBC + "Amount"
 _LINE_EXTENSION_AMOUNT = _CBC + "LineExtensionAmount"
+_PARTY_TAX_SCHEME = _CAC + "PartyTaxScheme"
+_PARTY = _CAC + "Party"
+_COMPANY_ID = _CBC + "CompanyID"
+_SUPPLIER = _CAC + "AccountingSupplierParty"
+_CUSTOMER = _CAC + "AccountingCustomerParty"
+_TAX_REPRESENTATIVE = _CAC + "TaxRepresentativeParty"
+_CATEGORY_TAGS = frozenset({TAX_CATEGORY, CLASSIFIED_TAX_CATEGORY})
+_LINE_TAGS = frozenset({INVOICE_LINE, CREDIT_NOTE_LINE})
+# Every element the view reads, found in one filtered walk (lines before their amounts and categories).
+_WALKED = (
+    INVOICE_LINE,
+    CREDIT_NOTE_LINE,
+    _LINE_EXTENSION_AMOUNT,
+    TAX_CATEGORY,
+    CLASSIFIED_TAX_CATEGORY,
+    ALLOWANCE_CHARGE,
+    _PARTY_TAX_SCHEME,
+)
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -207,18 +224,9 @@ class Posting:
         return code in self.codes and (rate is None or rate in self.rates)
 
 
-def _party_has_id(root: Element, party_path: str, *, vat_only: bool) -> bool:
-    """Whether ``party_path/cac:PartyTaxScheme[...]/cbc:CompanyID`` exists."""
-    for scheme in root.iterfind(f"{party_path}/cac:PartyTaxScheme", NS):
-        if scheme.find("cbc:CompanyID", NS) is not None and (
-            not vat_only or any(_is_vat_scheme(s) for s in scheme.iterchildren(_TAX_SCHEME))
-        ):
-            return True
-    return False
-
-
 class VatView:
-    """The tax categories of one document by role, and (on first use) its parties and lines."""
+    """The tax categories of one document by role, its lines, allowances and charges, and which VAT
+    identifiers its parties carry: everything read in one walk over the elements that matter."""
 
     def __init__(self, root: Element) -> None:
         self.root = root
@@ -226,38 +234,63 @@ class VatView:
         self.tax_categories: list[Category] = []  # //cac:TaxCategory, anywhere
         self.classified: list[Category] = []  # //cac:ClassifiedTaxCategory, anywhere
         self.line_categories: list[Category] = []  # (InvoiceLine | CreditNoteLine)/Item/ClassifiedTaxCategory
-        self._by_line: dict[Element, list[Category]] = {}
-        by_allowance: dict[Element, Posting] = {}
-        for el in root.iter(TAX_CATEGORY, CLASSIFIED_TAX_CATEGORY, ALLOWANCE_CHARGE):
+        self.seller_tax_id = False  # Seller PartyTaxScheme/CompanyID of any scheme: BT-31 or BT-32
+        self.seller_vat_id = False  # Seller VAT identifier (BT-31)
+        self.tax_representative_vat_id = False  # Seller tax representative VAT identifier (BT-63)
+        self.buyer_vat_id = False  # Buyer VAT identifier (BT-48)
+        lines: dict[Element, Posting] = {}
+        allowances_charges: dict[Element, Posting] = {}
+        for el in root.iter(*_WALKED):
+            tag = el.tag
             parent = el.getparent()
-            if el.tag == ALLOWANCE_CHARGE:
-                by_allowance[el] = self._read_allowance_charge(el, document_level=parent is root)
-                continue
-            category = Category.read(el)
-            if el.tag == CLASSIFIED_TAX_CATEGORY:
-                self.classified.append(category)
-                line = parent.getparent() if parent is not None and parent.tag == _ITEM else None
-                if line is not None and line.tag in _LINE_TAGS:
-                    self.line_categories.append(category)
-                    self._by_line.setdefault(line, []).append(category)
-                continue
-            self.tax_categories.append(category)
-            if parent is None:
-                continue
-            if parent.tag == ALLOWANCE_CHARGE:
-                by_allowance[parent].categories.append(category)
-            elif parent.tag == _TAX_SUBTOTAL:
-                total = parent.getparent()
-                if total is not None and total.tag == _TAX_TOTAL and total.getparent() is root:
-                    self.breakdowns.append(self._read_breakdown(category, parent))
-        # //cac:AllowanceCharge, any level
-        self.allowances_charges: list[Posting] = [ac.seal() for ac in by_allowance.values()]
+            if tag in _CATEGORY_TAGS:
+                self._category(Category.read(el), parent, lines, allowances_charges)
+            elif tag == ALLOWANCE_CHARGE:
+                allowances_charges[el] = self._allowance_charge(el, document_level=parent is root)
+            elif tag == _LINE_EXTENSION_AMOUNT:
+                line = lines.get(parent) if parent is not None else None
+                if line is not None and line.amount is None:
+                    line.amount = string_value(el)
+            elif tag == _PARTY_TAX_SCHEME:
+                self._party_tax_scheme(el, parent)
+            elif tag in _LINE_TAGS and parent is root:  # an Invoice or Credit note line (BG-25)
+                lines[el] = Posting(None, credit_note=tag == CREDIT_NOTE_LINE)
+        self.lines: list[Posting] = [line.seal() for line in lines.values()]
+        self.allowances_charges: list[Posting] = [ac.seal() for ac in allowances_charges.values()]
+        self.has_invoice_lines = any(not line.credit_note for line in self.lines)  # exists(//cac:InvoiceLine)
+        self.has_credit_note_lines = any(
+            line.credit_note for line in self.lines
+        )  # exists(//cac:CreditNoteLine)
         self.present_codes: frozenset[str] = frozenset(
             code for c in (*self.tax_categories, *self.classified) for code in (*c.codes, *c.raw_codes)
         )
 
+    def _category(
+        self,
+        category: Category,
+        parent: Element | None,
+        lines: dict[Element, Posting],
+        allowances_charges: dict[Element, Posting],
+    ) -> None:
+        if category.el.tag == CLASSIFIED_TAX_CATEGORY:
+            self.classified.append(category)
+            line = parent.getparent() if parent is not None and parent.tag == _ITEM else None
+            if line is not None and line in lines:
+                self.line_categories.append(category)
+                lines[line].categories.append(category)
+            return
+        self.tax_categories.append(category)
+        if parent is None:
+            return
+        if parent.tag == ALLOWANCE_CHARGE:
+            allowances_charges[parent].categories.append(category)
+        elif parent.tag == _TAX_SUBTOTAL:
+            total = parent.getparent()
+            if total is not None and total.tag == _TAX_TOTAL and total.getparent() is self.root:
+                self.breakdowns.append(self._breakdown(category, parent))
+
     @staticmethod
-    def _read_allowance_charge(el: Element, *, document_level: bool) -> Posting:
+    def _allowance_charge(el: Element, *, document_level: bool) -> Posting:
         indicator: str | None = None
         amount: str | None = None
         for child in el:
@@ -268,7 +301,7 @@ class VatView:
         return Posting(amount, charge=xs_boolean(indicator), document_level=document_level)
 
     @staticmethod
-    def _read_breakdown(category: Category, subtotal: Element) -> Breakdown:
+    def _breakdown(category: Category, subtotal: Element) -> Breakdown:
         breakdown = Breakdown(category, [], [], [])
         for child in subtotal:
             if child.tag == _TAXABLE_AMOUNT:
@@ -277,6 +310,26 @@ class VatView:
             elif child.tag == _TAX_AMOUNT:
                 breakdown.tax.append(xs_decimal(string_value(child)))
         return breakdown
+
+    def _party_tax_scheme(self, scheme: Element, parent: Element | None) -> None:
+        """``//cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme[...]/cbc:CompanyID`` and the like."""
+        company_id = vat = False
+        for child in scheme:
+            if child.tag == _COMPANY_ID:
+                company_id = True
+            elif child.tag == _TAX_SCHEME:
+                vat = vat or _is_vat_scheme(child)
+        if not company_id or parent is None:
+            return
+        if parent.tag == _TAX_REPRESENTATIVE:
+            self.tax_representative_vat_id = self.tax_representative_vat_id or vat
+            return
+        role = parent.getparent() if parent.tag == _PARTY else None
+        if role is not None and role.tag == _SUPPLIER:
+            self.seller_tax_id = True
+            self.seller_vat_id = self.seller_vat_id or vat
+        elif role is not None and role.tag == _CUSTOMER:
+            self.buyer_vat_id = self.buyer_vat_id or vat
 
     @property
     def breakdown_categories(self) -> list[Category]:
@@ -294,48 +347,6 @@ class VatView:
     def every_allowance_category(self) -> list[Category]:
         """``//cac:AllowanceCharge/cac:TaxCategory``, whatever the charge indicator."""
         return [c for ac in self.allowances_charges for c in ac.categories]
-
-    @cached_property
-    def lines(self) -> list[Posting]:
-        """The document's Invoice and Credit note lines, with their net amounts and categories."""
-        return [
-            Posting(
-                next((string_value(c) for c in line if c.tag == _LINE_EXTENSION_AMOUNT), None),
-                self._by_line.get(line, []),
-                credit_note=line.tag == CREDIT_NOTE_LINE,
-            ).seal()
-            for line in self.root.iterchildren(INVOICE_LINE, CREDIT_NOTE_LINE)
-        ]
-
-    @property
-    def has_invoice_lines(self) -> bool:
-        """``exists(//cac:InvoiceLine)``."""
-        return any(not line.credit_note for line in self.lines)
-
-    @property
-    def has_credit_note_lines(self) -> bool:
-        """``exists(//cac:CreditNoteLine)``."""
-        return any(line.credit_note for line in self.lines)
-
-    @cached_property
-    def seller_tax_id(self) -> bool:
-        """A Seller ``cac:PartyTaxScheme/cbc:CompanyID`` of any scheme: BT-31 or BT-32."""
-        return _party_has_id(self.root, "cac:AccountingSupplierParty/cac:Party", vat_only=False)
-
-    @cached_property
-    def seller_vat_id(self) -> bool:
-        """The Seller VAT identifier (BT-31)."""
-        return _party_has_id(self.root, "cac:AccountingSupplierParty/cac:Party", vat_only=True)
-
-    @cached_property
-    def tax_representative_vat_id(self) -> bool:
-        """The Seller tax representative VAT identifier (BT-63)."""
-        return _party_has_id(self.root, "cac:TaxRepresentativeParty", vat_only=True)
-
-    @cached_property
-    def buyer_vat_id(self) -> bool:
-        """The Buyer VAT identifier (BT-48)."""
-        return _party_has_id(self.root, "cac:AccountingCustomerParty/cac:Party", vat_only=True)
 
     @cached_property
     def buyer_legal_id(self) -> bool:
