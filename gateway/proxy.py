@@ -98,12 +98,13 @@ class Upstreams:
 
 
 def client_address(request: Request, *, trust_forwarded: bool) -> str:
-    """The caller's address: the TCP peer, or the first X-Forwarded-For entry behind a trusted
-    load balancer."""
+    """The caller's address: the TCP peer, or behind a trusted load balancer the last
+    X-Forwarded-For entry, the one that balancer appended (entries before it come from the
+    client and can be anything)."""
     if trust_forwarded:
-        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if first:
-            return first
+        last = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+        if last:
+            return last
     return request.client.host if request.client else "unknown"
 
 

@@ -36,8 +36,8 @@ class GatewaySettings(CommonSettings):
     )
     trust_forwarded_headers: bool = Field(
         False,
-        description="Behind a trusted load balancer: keep its X-Forwarded-* headers and take the client "
-        "address for rate limits from X-Forwarded-For",
+        description="Behind one trusted load balancer: keep its X-Forwarded-* headers and take the client "
+        "address for rate limits from the X-Forwarded-For entry it appended (the last)",
     )
 
     redis_url: str | None = Field(

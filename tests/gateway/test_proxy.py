@@ -301,3 +301,14 @@ async def test_large_responses_stream_back_unchanged(client: httpx.AsyncClient) 
         received = b"".join([chunk async for chunk in answer.aiter_bytes()])
     assert answer.status_code == 200
     assert received == b"".join(bytes([i]) * 32768 for i in range(64))
+
+
+async def test_rate_limit_address_behind_a_trusted_balancer_is_the_one_it_appended(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    settings = settings_for(database_url, trust_forwarded_headers=True, rate_limit_anonymous=1)
+    async with gateway_client(settings, transports=transports, rate_limiter=MemoryRateLimiter()) as http:
+        first = await http.get("/pay/x", headers={"X-Forwarded-For": "1.1.1.1, 192.0.2.9"})
+        # Changing the client-written part does not buy a new budget; another real address has its own.
+        spoofed = await http.get("/pay/x", headers={"X-Forwarded-For": "2.2.2.2, 192.0.2.9"})
+        other = await http.get("/pay/x", headers={"X-Forwarded-For": "192.0.2.10"})
+    assert [first.status_code, spoofed.status_code, other.status_code] == [200, 429, 200]
