@@ -3,7 +3,8 @@
 Databases: ``db_backend`` is parametrised over ``sqlite`` and ``postgresql``; each
 ``<section>_db_url`` fixture gives a database of that Alembic section on the current backend,
 migrated once per session and emptied before each test. Another section gets the same with one
-line in its own conftest: ``gateway_db_url = database_fixture("gateway")``.
+line in its own conftest: ``ledger_db_url = database_fixture("ledger")`` (``gateway_db_url`` is
+already here).
 
 Apps: ``payments_app`` / ``receipts_app`` / ``invoicing_app`` build the real service apps on those
 databases (relay thread off; tests drive relays themselves); ``principal_headers(role)`` signs a
@@ -61,6 +62,7 @@ def database_fixture(section: str) -> Any:
 invoicing_db_url = database_fixture("invoicing")
 payments_db_url = database_fixture("payments")
 receipts_db_url = database_fixture("receipts")
+gateway_db_url = database_fixture("gateway")
 
 
 @pytest.fixture

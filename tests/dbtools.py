@@ -95,24 +95,27 @@ def drop_postgres_database(url: str) -> None:
         engine.dispose()
 
 
-def clear_tables(url: str) -> None:
+def deletion_order(url: str) -> list[str]:
+    """The tables of the database at ``url`` (but Alembic's), children before parents."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            ordered = [name for name, _ in sa.inspect(connection).get_sorted_table_and_fkc_names() if name]
+    finally:
+        engine.dispose()
+    return [name for name in reversed(ordered) if not name.startswith("alembic_version")]
+
+
+def clear_tables(url: str, tables: list[str] | None = None) -> None:
     """Empty every table but Alembic's version table(s): fast per-test isolation that also covers
-    what other threads and connections (relays, second app instances) committed."""
+    what other threads and connections (relays, second app instances) committed. ``DELETE`` rather
+    than ``TRUNCATE``: on tables this small PostgreSQL deletes several times faster."""
+    names = deletion_order(url) if tables is None else tables
     engine = sa.create_engine(url, poolclass=NullPool)
     try:
         with engine.begin() as connection:
-            names = [
-                n for n in sa.inspect(connection).get_table_names() if not n.startswith("alembic_version")
-            ]
-            if not names:
-                return
-            if connection.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{n}"' for n in names)
-                connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            else:
-                # A fresh connection has SQLite's foreign keys off, so the order does not matter.
-                for name in names:
-                    connection.execute(sa.text(f'DELETE FROM "{name}"'))
+            for name in names:
+                connection.execute(sa.text(f'DELETE FROM "{name}"'))
     finally:
         engine.dispose()
 
@@ -123,6 +126,7 @@ class MigratedDatabases:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._urls: dict[tuple[str, str], str] = {}
+        self._tables: dict[str, list[str]] = {}
 
     def url(self, section: str, backend: str) -> str:
         key = (section, backend)
@@ -143,7 +147,10 @@ class MigratedDatabases:
         return self._urls[key]
 
     def clear(self, section: str, backend: str) -> None:
-        clear_tables(self.url(section, backend))
+        url = self.url(section, backend)
+        if url not in self._tables:
+            self._tables[url] = deletion_order(url)
+        clear_tables(url, self._tables[url])
 
     def close(self) -> None:
         for (_, backend), url in self._urls.items():

@@ -125,7 +125,10 @@ class Relay:
         token = f"{self.name}:{uuid.uuid4().hex[:12]}"
         claimed = self._claim(token)
         delivered = failed = 0
-        for item in claimed:
+        for index, item in enumerate(claimed):
+            if self._stop.is_set():  # shutting down: hand the rest back instead of holding them
+                self._release(claimed[index:], token)
+                break
             status, error = self._post(item)
             self._record(item, token, status, error)
             if error is None:
@@ -239,6 +242,15 @@ class Relay:
             status=status,
             error=error,
         )
+
+    def _release(self, items: Sequence[_Claimed], token: str) -> None:
+        d = self.tables.deliveries
+        with self.sessionmaker() as session, session.begin():
+            session.execute(
+                update(d)
+                .where(d.c.id.in_([item.id for item in items]), d.c.leased_by == token)
+                .values(leased_by=None, leased_until=None)
+            )
 
     def run_forever(self) -> None:
         """Deliver until :meth:`stop`; sleep ``interval_seconds`` whenever a round finds nothing."""

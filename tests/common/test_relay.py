@@ -208,7 +208,9 @@ def test_a_live_lease_keeps_other_relays_off_until_it_expires(database: Database
 
 
 # PostgreSQL only: concurrent relays claim with FOR UPDATE SKIP LOCKED, which SQLite lacks.
-@pytest.mark.parametrize("db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize(
+    "db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_two_relays_on_postgresql_never_deliver_an_event_twice(database: Database) -> None:
     receiver = Receiver(delay=0.003)
     recorded = [record(database, f"R{n % 6}", n=n) for n in range(48)]
@@ -275,3 +277,20 @@ def test_a_failing_round_does_not_kill_the_thread(database: Database) -> None:
     finally:
         relay.stop()
     assert rounds["n"] >= 2 and len(receiver.events) == 1
+
+
+def test_stopping_hands_back_the_unsent_part_of_a_batch(database: Database) -> None:
+    for n in range(3):
+        record(database, f"R{n}")
+    relay: Relay
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        relay.stop()  # shutdown requested while the first delivery is in flight
+        return httpx.Response(200)
+
+    relay = make_relay(database, receiver)
+    assert relay.run_once().delivered == 1
+    with database.sessionmaker() as session:
+        rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
+    assert sorted(r.delivered_at is not None for r in rows) == [False, False, True]
+    assert all(r.leased_by is None and r.leased_until is None for r in rows)  # free for another relay
