@@ -7,8 +7,6 @@ elements up here instead of each scanning the tree: the walk is done once per va
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lxml import etree
 
 from services.invoicing.validation.rules.base import Doc, Element
@@ -42,13 +40,31 @@ WATCHED_ATTRIBUTES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Tree:
     """``elements``: tag -> elements in document order (the root included); ``attributes``: watched
-    attribute name -> the elements that carry it."""
+    attribute name -> the elements that carry it; :meth:`under` groups the elements of a tag by parent."""
 
-    elements: dict[str, list[Element]]
-    attributes: dict[str, list[Element]]
+    __slots__ = ("elements", "attributes", "_under")
+
+    def __init__(self, elements: dict[str, list[Element]], attributes: dict[str, list[Element]]) -> None:
+        self.elements = elements
+        self.attributes = attributes
+        self._under: dict[str, dict[str, list[Element]]] = {}
+
+    def under(self, tag: str) -> dict[str, list[Element]]:
+        """The elements named ``tag``, grouped by the tag of their parent (computed once per tag)."""
+        grouped = self._under.get(tag)
+        if grouped is None:
+            grouped = self._under[tag] = {}
+            for el in self.elements.get(tag, ()):
+                parent = el.getparent()
+                if parent is not None:
+                    group = grouped.get(parent.tag)
+                    if group is None:
+                        grouped[parent.tag] = [el]
+                    else:
+                        group.append(el)
+        return grouped
 
 
 def _walk(doc: Doc) -> Tree:
@@ -83,15 +99,6 @@ def attributes(doc: Doc) -> dict[str, list[Element]]:
     return tree(doc).attributes
 
 
-def _grouped_by_parent(doc: Doc, tag: str) -> dict[str, list[Element]]:
-    grouped: dict[str, list[Element]] = {}
-    for el in by_tag(doc).get(tag, ()):
-        parent = el.getparent()
-        if parent is not None:
-            grouped.setdefault(parent.tag, []).append(el)
-    return grouped
-
-
 def under(doc: Doc, tag: str) -> dict[str, list[Element]]:
     """The elements named ``tag``, grouped by the tag of their parent (computed once per tag)."""
-    return doc.memo("under " + tag, lambda d: _grouped_by_parent(d, tag))
+    return tree(doc).under(tag)

@@ -1,9 +1,8 @@
 """Code-list rules BR-CL-01..BR-CL-26: coded values must come from the lists EN 16931 names.
 
-The rules are checked in one pass (:func:`code_list_breaches`) over the shared element index: each
-element a rule reads is dispatched on its name (and, for identifiers, its parent) to the one rule whose
-context it is. The lists themselves are generated facts in :mod:`.codelist_data` (CEN/TC 434 artefacts
-release 1.3.16).
+Most rules are plain lookups and form a table (:data:`CODED`: the element, the parent that makes it the
+coded term, the attribute that holds the code); the rest add a condition and are small functions. All
+read the shared element index (:mod:`._tree`), so they cost one pass over the elements they name.
 
 How a value is compared, as in the artefacts: leading and trailing XML whitespace is ignored and the
 rest must be one list entry (so an empty or missing value, or one with inner spaces, is wrong).
@@ -13,11 +12,12 @@ breaks BR-CL-03, since its missing code is not in the list either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules import codelist_data as lists
-from services.invoicing.validation.rules._tree import by_tag
+from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 CBC = "{" + NS["cbc"] + "}"
@@ -138,25 +138,61 @@ NOTE_SUBJECT_LISTING = (
     " SIN SLR SPA SPG SPH SPP SPT SRN SSR SUR TCA TDT TRA TRR TXD WHI ZZZ "
 )
 
-AMOUNT_TAGS = frozenset(
-    CBC + name
-    for name in (
-        "Amount",
-        "BaseAmount",
-        "PriceAmount",
-        "TaxAmount",
-        "TaxableAmount",
-        "LineExtensionAmount",
-        "TaxExclusiveAmount",
-        "TaxInclusiveAmount",
-        "AllowanceTotalAmount",
-        "ChargeTotalAmount",
-        "PrepaidAmount",
-        "PayableRoundingAmount",
-        "PayableAmount",
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A coded value that must be in ``allowed``: the text of ``element`` (its ``attribute`` when given),
+    where ``element`` is a child of ``parent`` (anywhere when None). ``optional`` attributes are checked
+    only where present; a required one that is missing is not a listed code either."""
+
+    rule_id: str
+    element: str
+    parent: str | None
+    attribute: str | None
+    allowed: frozenset[str]
+    optional: bool = True
+
+
+def _coded_table() -> tuple[Coded, ...]:
+    amounts = (
+        "Amount", "BaseAmount", "PriceAmount", "TaxAmount", "TaxableAmount", "LineExtensionAmount",
+        "TaxExclusiveAmount", "TaxInclusiveAmount", "AllowanceTotalAmount", "ChargeTotalAmount",
+        "PrepaidAmount", "PayableRoundingAmount", "PayableAmount",
+    )  # fmt: skip
+    quantities = ("InvoicedQuantity", "BaseQuantity", "CreditedQuantity")
+    return (
+        Coded("BR-CL-01", CBC + "InvoiceTypeCode", None, None, lists.BR_CL_01_INVOICE),
+        Coded("BR-CL-01", CBC + "CreditNoteTypeCode", None, None, lists.BR_CL_01_CREDIT_NOTE),
+        *(
+            Coded("BR-CL-03", CBC + name, None, "currencyID", lists.BR_CL_03, optional=False)
+            for name in amounts
+        ),
+        Coded("BR-CL-04", CBC + "DocumentCurrencyCode", None, None, lists.BR_CL_04),
+        Coded("BR-CL-05", CBC + "TaxCurrencyCode", None, None, lists.BR_CL_05),
+        Coded("BR-CL-06", CBC + "DescriptionCode", CAC + "InvoicePeriod", None, lists.BR_CL_06),
+        Coded("BR-CL-11", CBC + "CompanyID", CAC + "PartyLegalEntity", "schemeID", lists.BR_CL_11),
+        Coded(
+            "BR-CL-13",
+            CBC + "ItemClassificationCode",
+            CAC + "CommodityClassification",
+            "listID",
+            lists.BR_CL_13,
+        ),
+        Coded("BR-CL-14", CBC + "IdentificationCode", CAC + "Country", None, lists.BR_CL_14),
+        Coded("BR-CL-15", CBC + "IdentificationCode", CAC + "OriginCountry", None, lists.BR_CL_15),
+        Coded("BR-CL-16", CBC + "PaymentMeansCode", CAC + "PaymentMeans", None, lists.BR_CL_16),
+        Coded("BR-CL-17", CBC + "ID", CAC + "TaxCategory", None, lists.BR_CL_17),
+        Coded("BR-CL-18", CBC + "ID", CAC + "ClassifiedTaxCategory", None, lists.BR_CL_18),
+        Coded("BR-CL-21", CBC + "ID", CAC + "StandardItemIdentification", "schemeID", lists.BR_CL_21),
+        *(Coded("BR-CL-23", CBC + name, None, "unitCode", lists.BR_CL_23) for name in quantities),
+        Coded("BR-CL-25", CBC + "EndpointID", None, "schemeID", lists.BR_CL_25),
+        Coded("BR-CL-26", CBC + "ID", CAC + "DeliveryLocation", "schemeID", lists.BR_CL_26),
     )
-)
-QUANTITY_TAGS = frozenset(CBC + name for name in ("InvoicedQuantity", "BaseQuantity", "CreditedQuantity"))
+
+
+# The rules that are plain list lookups. BR-CL-07, -08, -10, -19, -20, -22 and -24 add a condition or
+# compare differently: they are the functions below.
+CODED = _coded_table()
 
 
 def _value(el: Element) -> str:
@@ -171,6 +207,59 @@ def _coded(value: str | None, allowed: frozenset[str]) -> bool:
     return value is not None and value.strip(XML_SPACE) in allowed
 
 
+def _elements(doc: Doc, tag: str, parent: str | None) -> list[Element]:
+    shared = tree(doc)
+    return shared.elements.get(tag, []) if parent is None else shared.under(tag).get(parent, [])
+
+
+def _listed(doc: Doc) -> Iterator[tuple[str, Element]]:
+    shared = tree(doc)
+    elements = shared.elements
+    for coded in CODED:
+        if coded.element not in elements:
+            continue
+        found = (
+            elements[coded.element] if coded.parent is None else shared.under(coded.element).get(coded.parent)
+        )
+        allowed, attribute = coded.allowed, coded.attribute
+        for el in found or ():
+            if attribute is None:
+                value: str | None = _value(el)
+            else:
+                value = el.get(attribute)
+                if value is None and coded.optional:
+                    continue
+            if value is None or value.strip(XML_SPACE) not in allowed:
+                yield coded.rule_id, el
+
+
+def _invoiced_object_scheme(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """BR-CL-07: the scheme of the ID of a document reference whose type code is 130."""
+    for parent in (CAC + "AdditionalDocumentReference", CAC + "DocumentReference"):
+        for el in _elements(doc, CBC + "ID", parent):
+            scheme = el.get("schemeID")
+            if scheme is None or _coded(scheme, lists.BR_CL_07):
+                continue
+            reference = el.getparent()
+            codes = () if reference is None else reference.iterchildren(CBC + "DocumentTypeCode")
+            if any(_value(code) == "130" for code in codes):
+                yield "BR-CL-07", el
+
+
+def _party_identifier_scheme(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """BR-CL-10: an ICD scheme, or SEPA within the Seller or the Payee."""
+    for el in _elements(doc, CBC + "ID", CAC + "PartyIdentification"):
+        scheme = el.get("schemeID")
+        if scheme is None or _coded(scheme, lists.BR_CL_10):
+            continue
+        if _coded(scheme, lists.BR_CL_10_SELLER_OR_PAYEE_EXTRA) and any(
+            ancestor.tag in (CAC + "AccountingSupplierParty", CAC + "PayeeParty")
+            for ancestor in el.iterancestors()
+        ):
+            continue
+        yield "BR-CL-10", el
+
+
 def _boolean(value: str) -> bool | None:
     """An ``xs:boolean`` lexical value, or None when it is not one."""
     token = value.strip(XML_SPACE)
@@ -181,172 +270,34 @@ def _boolean(value: str) -> bool | None:
     return None
 
 
-def _charge_indicators(allowance_charge: Element) -> set[bool]:
-    return {
-        flag
-        for indicator in allowance_charge.iterchildren(CBC + "ChargeIndicator")
-        if (flag := _boolean(_value(indicator))) is not None
-    }
+def _reason_codes(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """BR-CL-19 for allowances, BR-CL-20 for charges, by the indicator of the allowance or charge.
 
-
-def _has_ancestor(el: Element, tags: tuple[str, ...]) -> bool:
-    return any(ancestor.tag in tags for ancestor in el.iterancestors())
-
-
-def _scheme(rule_id: str, allowed: frozenset[str]) -> Callable[[Element, Element], str | None]:
-    """A rule on the ``@schemeID`` of a ``cbc:ID``, checked only where the attribute is present."""
-
-    def check(el: Element, parent: Element) -> str | None:
-        scheme = el.get("schemeID")
-        return None if scheme is None or _coded(scheme, allowed) else rule_id
-
-    return check
-
-
-def _tax_category(rule_id: str, allowed: frozenset[str]) -> Callable[[Element, Element], str | None]:
-    def check(el: Element, parent: Element) -> str | None:
-        return None if _coded(_value(el), allowed) else rule_id
-
-    return check
-
-
-def _party_identifier(el: Element, parent: Element) -> str | None:
-    scheme = el.get("schemeID")
-    if scheme is None or _coded(scheme, lists.BR_CL_10):
-        return None
-    if _coded(scheme, lists.BR_CL_10_SELLER_OR_PAYEE_EXTRA) and _has_ancestor(
-        el, (CAC + "AccountingSupplierParty", CAC + "PayeeParty")
-    ):
-        return None
-    return "BR-CL-10"
-
-
-def _object_identifier(el: Element, parent: Element) -> str | None:
-    scheme = el.get("schemeID")
-    if scheme is None or not any(_value(c) == "130" for c in parent.iterchildren(CBC + "DocumentTypeCode")):
-        return None
-    return None if _coded(scheme, lists.BR_CL_07) else "BR-CL-07"
-
-
-# The rules on a cbc:ID, by the parent that makes it the identifier a rule speaks of.
-IDENTIFIERS: dict[str, Callable[[Element, Element], str | None]] = {
-    CAC + "TaxCategory": _tax_category("BR-CL-17", lists.BR_CL_17),
-    CAC + "ClassifiedTaxCategory": _tax_category("BR-CL-18", lists.BR_CL_18),
-    CAC + "PartyIdentification": _party_identifier,
-    CAC + "AdditionalDocumentReference": _object_identifier,
-    CAC + "DocumentReference": _object_identifier,
-    CAC + "StandardItemIdentification": _scheme("BR-CL-21", lists.BR_CL_21),
-    CAC + "DeliveryLocation": _scheme("BR-CL-26", lists.BR_CL_26),
-}
-
-
-def _code_by_parent(
-    parent_tag: str, rule_id: str, allowed: frozenset[str]
-) -> Callable[[Element], str | None]:
-    def check(el: Element) -> str | None:
+    An element whose indicator says both is read as an allowance, the first of the two rules."""
+    for el in _elements(doc, CBC + "AllowanceChargeReasonCode", CAC + "AllowanceCharge"):
         parent = el.getparent()
-        if parent is None or parent.tag != parent_tag:
-            return None
-        return None if _coded(_value(el), allowed) else rule_id
-
-    return check
-
-
-def _attribute_code(attribute: str, rule_id: str, allowed: frozenset[str]) -> Callable[[Element], str | None]:
-    """A rule on a coded attribute, checked only where the attribute is present."""
-
-    def check(el: Element) -> str | None:
-        value = el.get(attribute)
-        if value is None:
-            return None
-        return None if _coded(value, allowed) else rule_id
-
-    return check
+        indicators = () if parent is None else parent.iterchildren(CBC + "ChargeIndicator")
+        flags = {_boolean(_value(indicator)) for indicator in indicators}
+        if False in flags:
+            if not _coded(_value(el), lists.BR_CL_19):
+                yield "BR-CL-19", el
+        elif True in flags and not _coded(_value(el), lists.BR_CL_20):
+            yield "BR-CL-20", el
 
 
-def _type_code(el: Element) -> str | None:
-    allowed = lists.BR_CL_01_INVOICE if el.tag == CBC + "InvoiceTypeCode" else lists.BR_CL_01_CREDIT_NOTE
-    return None if _coded(_value(el), allowed) else "BR-CL-01"
+def _exemption_codes(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """BR-CL-22: VATEX codes, in any case."""
+    for el in _elements(doc, CBC + "TaxExemptionReasonCode", None):
+        if not _coded(_value(el).upper(), lists.BR_CL_22):
+            yield "BR-CL-22", el
 
 
-def _amount_currency(el: Element) -> str | None:
-    # A missing @currencyID is not a listed code either.
-    return None if _coded(el.get("currencyID", ""), lists.BR_CL_03) else "BR-CL-03"
-
-
-def _company_id(el: Element) -> str | None:
-    parent = el.getparent()
-    scheme = el.get("schemeID")
-    if parent is None or parent.tag != CAC + "PartyLegalEntity" or scheme is None:
-        return None
-    return None if _coded(scheme, lists.BR_CL_11) else "BR-CL-11"
-
-
-def _classification(el: Element) -> str | None:
-    parent = el.getparent()
-    scheme = el.get("listID")
-    if parent is None or parent.tag != CAC + "CommodityClassification" or scheme is None:
-        return None
-    return None if _coded(scheme, lists.BR_CL_13) else "BR-CL-13"
-
-
-def _country(el: Element) -> str | None:
-    parent = el.getparent()
-    if parent is None:
-        return None
-    if parent.tag == CAC + "Country":
-        return None if _coded(_value(el), lists.BR_CL_14) else "BR-CL-14"
-    if parent.tag == CAC + "OriginCountry":
-        return None if _coded(_value(el), lists.BR_CL_15) else "BR-CL-15"
-    return None
-
-
-def _reason_code(el: Element) -> str | None:
-    parent = el.getparent()
-    if parent is None or parent.tag != CAC + "AllowanceCharge":
-        return None
-    indicators = _charge_indicators(parent)
-    # An allowance is checked first, as the artefacts order the two rules.
-    if False in indicators:
-        return None if _coded(_value(el), lists.BR_CL_19) else "BR-CL-19"
-    if True in indicators:
-        return None if _coded(_value(el), lists.BR_CL_20) else "BR-CL-20"
-    return None
-
-
-def _exemption_code(el: Element) -> str | None:
-    return None if _coded(_value(el).upper(), lists.BR_CL_22) else "BR-CL-22"
-
-
-def _mime_code(el: Element) -> str | None:
-    mime = el.get("mimeCode")
-    return None if mime is None or mime in lists.BR_CL_24 else "BR-CL-24"
-
-
-def _document_code(rule_id: str, allowed: frozenset[str]) -> Callable[[Element], str | None]:
-    def check(el: Element) -> str | None:
-        return None if _coded(_value(el), allowed) else rule_id
-
-    return check
-
-
-DISPATCH: dict[str, Callable[[Element], str | None]] = {
-    CBC + "InvoiceTypeCode": _type_code,
-    CBC + "CreditNoteTypeCode": _type_code,
-    **dict.fromkeys(AMOUNT_TAGS, _amount_currency),
-    CBC + "DocumentCurrencyCode": _document_code("BR-CL-04", lists.BR_CL_04),
-    CBC + "TaxCurrencyCode": _document_code("BR-CL-05", lists.BR_CL_05),
-    CBC + "DescriptionCode": _code_by_parent(CAC + "InvoicePeriod", "BR-CL-06", lists.BR_CL_06),
-    CBC + "CompanyID": _company_id,
-    CBC + "ItemClassificationCode": _classification,
-    CBC + "IdentificationCode": _country,
-    CBC + "PaymentMeansCode": _code_by_parent(CAC + "PaymentMeans", "BR-CL-16", lists.BR_CL_16),
-    CBC + "AllowanceChargeReasonCode": _reason_code,
-    CBC + "TaxExemptionReasonCode": _exemption_code,
-    **dict.fromkeys(QUANTITY_TAGS, _attribute_code("unitCode", "BR-CL-23", lists.BR_CL_23)),
-    CBC + "EmbeddedDocumentBinaryObject": _mime_code,
-    CBC + "EndpointID": _attribute_code("schemeID", "BR-CL-25", lists.BR_CL_25),
-}
+def _mime_codes(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """BR-CL-24: the MIME code as written, without trimming."""
+    for el in _elements(doc, CBC + "EmbeddedDocumentBinaryObject", None):
+        mime = el.get("mimeCode")
+        if mime is not None and mime not in lists.BR_CL_24:
+            yield "BR-CL-24", el
 
 
 def _note_subject(note: Element) -> str | None:
@@ -362,25 +313,23 @@ def _note_subject(note: Element) -> str | None:
     return None if subject in NOTE_SUBJECT_LISTING else "BR-CL-08"
 
 
-def code_list_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
-    """Every BR-CL breach in the document, from the shared element index (no walk of its own)."""
-    index = by_tag(doc)
+def _note_subjects(doc: Doc) -> Iterator[tuple[str, Element]]:
     # The artefacts read the notes of an Invoice only (their credit note path names no real element).
     if doc.root.tag == INVOICE_TAG:
         for note in doc.root.iterchildren(CBC + "Note"):
             if _note_subject(note) is not None:
                 yield "BR-CL-08", note
-    for tag, check in DISPATCH.items():
-        for el in index.get(tag, ()):
-            broken = check(el)
-            if broken is not None:
-                yield broken, el
-    for parent_tag, check_id in IDENTIFIERS.items():
-        for parent in index.get(parent_tag, ()):
-            for el in parent.iterchildren(CBC + "ID"):
-                broken = check_id(el, parent)
-                if broken is not None:
-                    yield broken, el
+
+
+def code_list_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
+    """Every BR-CL breach in the document, from the shared element index (no walk of its own)."""
+    yield from _listed(doc)
+    yield from _invoiced_object_scheme(doc)
+    yield from _note_subjects(doc)
+    yield from _party_identifier_scheme(doc)
+    yield from _reason_codes(doc)
+    yield from _exemption_codes(doc)
+    yield from _mime_codes(doc)
 
 
 register_group(RULES, code_list_breaches)

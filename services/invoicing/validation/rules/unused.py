@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import attributes, by_tag
+from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 # One line per rule: id, then the path (see the module docstring for the notation).
@@ -887,21 +887,25 @@ def unused_elements(doc: Doc) -> Iterator[tuple[str, Element]]:
     if root.tag not in ROOTS:
         return
     broken: set[str] = set()
-    index = by_tag(doc)
-    for tag, elements in index.items():
-        by_parent = BY_TAG.get(tag)
-        if by_parent is None:
-            continue
-        anywhere = by_parent.get(ANY_PARENT, ())
-        for el in elements:
-            parent = el.getparent()
-            if parent is None:
+    shared = tree(doc)
+    for tag in shared.elements.keys() & BY_TAG.keys():
+        by_parent = BY_TAG[tag]
+        grouped = shared.under(tag)
+        for parent_key, entries in by_parent.items():
+            if parent_key == ANY_PARENT:
+                elements = shared.elements[tag]
+            else:
+                elements = grouped.get(root.tag if parent_key == AT_ROOT else parent_key, [])
+            if not elements:
                 continue
-            candidates = by_parent.get(AT_ROOT if parent is root else parent.tag, ())
-            for entry in (*candidates, *anywhere):
-                if entry.rule_id not in broken and entry.matches(el):
-                    broken.add(entry.rule_id)
-    held = attributes(doc)
+            for entry in entries:
+                if entry.rule_id in broken:
+                    continue
+                for el in elements:
+                    if entry.matches(el):
+                        broken.add(entry.rule_id)
+                        break
+    held = shared.attributes
     for entry in ANY_ELEMENT:
         if entry.attribute is not None and held.get(entry.attribute):
             broken.add(entry.rule_id)
