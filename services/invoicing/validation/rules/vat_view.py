@@ -68,6 +68,7 @@ _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DOUBLE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_INFINITIES = {"INF": Decimal("Infinity"), "+INF": Decimal("Infinity"), "-INF": Decimal("-Infinity")}
 _CENT = Decimal("0.01")
 EXACT = Context(prec=200)  # xs:decimal arithmetic is exact: 200 digits hold any sum a document can state
 
@@ -106,7 +107,9 @@ def xs_number(value: str | None) -> Decimal | None:
 @lru_cache(maxsize=4096)
 def _parse_number(value: str) -> Decimal | None:
     value = normalize_space(value)
-    return Decimal(value) if _DOUBLE.fullmatch(value) else None
+    if value in _INFINITIES:
+        return _INFINITIES[value]
+    return Decimal(value) if _DOUBLE.fullmatch(value) else None  # NaN compares false: None says the same
 
 
 def xs_boolean(value: str | None) -> bool | None:

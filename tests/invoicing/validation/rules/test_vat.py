@@ -3,7 +3,9 @@ XPath rounding and tolerances, the VAT scheme filter, and partial or malformed d
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -15,7 +17,7 @@ from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules.base import REGISTRY, Doc, Element
 from services.invoicing.validation.rules.vat import RULES, VatRule, vat_category_rules
 from services.invoicing.validation.rules.vat_view import round_cents
-from tests.invoicing.validation.conformance import RULES_JSON
+from tests.invoicing.validation.conformance import RULES_JSON, unit_cases
 
 NAMESPACES = (
     'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
@@ -475,3 +477,46 @@ def test_sums_keep_every_digit(taxable: str, broken: bool) -> None:
         tax_total(subtotal(taxable, "0", "Z", "0")),
     )
     assert ("BR-Z-08" in findings(doc)) is broken
+
+
+@pytest.mark.parametrize(
+    ("percent", "broken"), [("25", False), ("2.5E1", False), ("INF", False), ("NaN", True), ("0", True)]
+)
+def test_standard_rates_compare_as_xs_double(percent: str, broken: bool) -> None:
+    doc = invoice(SELLER_VAT, line("100.00", "S", percent))
+    assert ("BR-S-05" in findings(doc)) is broken
+
+
+GARBLED = [
+    "",
+    " ",
+    "abc",
+    "1e3",
+    "-0",
+    "NaN",
+    "INF",
+    "1,5",
+    " 12.50 ",
+    "S",
+    "true",
+    "\u00a01",
+    "9" * 40 + ".999",
+]
+
+
+def test_no_vat_rule_raises_on_garbled_documents() -> None:
+    # The CEN unit documents of the VAT families, each with a few leaf values replaced and an element
+    # duplicated: every check must answer (fail closed where a value is unreadable), never raise.
+    rng = random.Random(16931)
+    documents = [c.document for c in unit_cases() if re.match(r"BR-(S|Z|E|AE|IC|G|O|IG|IP|B)-", c.file)]
+    if not documents:
+        pytest.skip("the CEN unit test documents are absent")
+    for document in documents:
+        root = etree.fromstring(document)
+        leaves = [el for el in root.iter() if isinstance(el.tag, str) and len(el) == 0]
+        for leaf in rng.sample(leaves, min(6, len(leaves))):
+            leaf.text = rng.choice(GARBLED)
+            parent = leaf.getparent()
+            if parent is not None and rng.random() < 0.3:
+                parent.append(copy.deepcopy(leaf))
+        list(vat_category_rules(Doc(root)))
