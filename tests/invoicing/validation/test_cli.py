@@ -191,3 +191,15 @@ def test_worker_processes_give_the_same_output_in_the_same_order(
 def test_the_module_runs_the_validate_command_alone(capsys: pytest.CaptureFixture[str]) -> None:
     assert validate_cli.main(["--format", "json", str(INVOICE)]) == 0
     assert json.loads(capsys.readouterr().out)["valid"] is True
+
+
+def test_tessera_validate_does_not_import_the_web_stack() -> None:
+    probe = (
+        "import sys, io, contextlib\n"
+        "from services.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['validate', '--rules'])\n"
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'alembic') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
