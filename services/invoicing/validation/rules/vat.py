@@ -38,6 +38,7 @@ from services.invoicing.validation.rules.vat_checks import (
     VatCheck,
     Where,
     any_scheme,
+    as_written,
     breakdown_at_least_one,
     breakdown_exactly_one,
     exemption_reason,
@@ -226,6 +227,7 @@ RULES: tuple[VatRule, ...] = (
     VatRule("BR-G-10", exemption_reason("G", required=True), EXEMPTION_TERMS,
             "A VAT breakdown (BG-23) with VAT category code (BT-118) 'G' (Export outside the EU) must have a VAT exemption reason text (BT-120) or code (BT-121) saying export outside the EU."),
     # O: Not subject to VAT; no VAT identifiers, no rate, and no other category beside it.
+    # BR-O-03/04 look at document level allowances and charges only.
     VatRule("BR-O-01", breakdown_exactly_one("O"), USE_TERMS,
             "A line (BG-25), allowance (BG-20) or charge (BG-21) with VAT category code (BT-151, BT-95, BT-102) 'O' (Not subject to VAT) needs exactly one VAT breakdown (BG-23) with VAT category code (BT-118) 'O'."),
     VatRule("BR-O-02", identifiers("O", LINE, no_vat_ids), (*LINE_TERMS, "BT-31", "BT-63", "BT-48"),
@@ -255,7 +257,8 @@ RULES: tuple[VatRule, ...] = (
     VatRule("BR-O-14", not_subject_alone(lambda v: v.allowance_categories(charge=True)), ("BG-23", "BT-118", "BG-21", "BT-102"),
             "An Invoice with a VAT breakdown (BG-23) 'O' (Not subject to VAT, BT-118) must not have a Document level charge (BG-21) whose VAT category code (BT-102) is not 'O'."),
     # L: IGIC (Canary Islands), rated like S but a zero rate is allowed. CEN unit files: BR-IG-*.
-    VatRule("BR-AF-01", breakdown_at_least_one("L", uses=vat("L"), present=lambda c: "L" in c.raw_codes, absent=vat("L")), USE_TERMS,
+    # BR-AF-01 counts the breakdowns by the code as written, of any scheme; BR-AF-04 guards on it as written.
+    VatRule("BR-AF-01", breakdown_at_least_one("L", uses=vat("L"), present=as_written("L"), absent=vat("L")), USE_TERMS,
             "A line (BG-25), allowance (BG-20) or charge (BG-21) with VAT category code (BT-151, BT-95, BT-102) 'L' (IGIC) needs at least one VAT breakdown (BG-23) with VAT category code (BT-118) 'L', and a breakdown 'L' needs such a line, allowance or charge."),
     VatRule("BR-AF-02", identifiers("L", LINE, seller_tax_id), (*LINE_TERMS, *SELLER_IDS),
             "An Invoice line (BG-25) with Invoiced item VAT category code (BT-151) 'L' (IGIC) requires the Seller VAT identifier (BT-31), the Seller tax registration identifier (BT-32) or the Seller tax representative VAT identifier (BT-63)."),
@@ -275,7 +278,7 @@ RULES: tuple[VatRule, ...] = (
             "The VAT category tax amount (BT-117) of a VAT breakdown (BG-23) with VAT category code (BT-118) 'L' (IGIC) must equal the VAT category taxable amount (BT-116) times the VAT category rate (BT-119), rounded to two decimals."),
     VatRule("BR-AF-10", exemption_reason("L", required=False), EXEMPTION_TERMS,
             "A VAT breakdown (BG-23) with VAT category code (BT-118) 'L' (IGIC) must not have a VAT exemption reason text (BT-120) or code (BT-121)."),
-    # M: IPSI (Ceuta and Melilla), as L. CEN unit files: BR-IP-*.
+    # M: IPSI (Ceuta and Melilla), as L. CEN unit files: BR-IP-*. BR-AG-01 counts breakdowns by the code as written.
     VatRule("BR-AG-01", breakdown_at_least_one("M", uses=vat("M"), present=vat_as_written("M"), absent=vat("M")), USE_TERMS,
             "A line (BG-25), allowance (BG-20) or charge (BG-21) with VAT category code (BT-151, BT-95, BT-102) 'M' (IPSI) needs at least one VAT breakdown (BG-23) with VAT category code (BT-118) 'M', and a breakdown 'M' needs such a line, allowance or charge."),
     VatRule("BR-AG-02", identifiers("M", LINE, seller_tax_id), (*LINE_TERMS, *SELLER_IDS),

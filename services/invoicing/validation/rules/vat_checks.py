@@ -50,6 +50,11 @@ def any_scheme(code: str) -> Matcher:
     return lambda c: c.code == code
 
 
+def as_written(code: str) -> Matcher:
+    """``[cbc:ID = code]``: the code compared without normalising spaces, without the VAT scheme filter."""
+    return lambda c: code in c.raw_codes
+
+
 def vat_as_written(code: str) -> Matcher:
     """``[cbc:ID = code][cac:TaxScheme/cbc:ID = 'VAT']``: the code compared without normalising spaces."""
     return lambda c: c.vat and code in c.raw_codes
