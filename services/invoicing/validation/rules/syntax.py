@@ -20,7 +20,7 @@ from functools import cache
 from lxml import etree
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import by_tag, under
+from services.invoicing.validation.rules._tree import Tree, tree, under
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 
@@ -48,13 +48,12 @@ class Limit:
     terms: tuple[str, ...]
     message: str
 
-    @property
-    def last(self) -> str:
-        return self.path[-1]
+    last: str  # the tag the path ends with
 
 
 def _limit(rule_id: str, context: str, path: str, most: int, terms: tuple[str, ...], message: str) -> Limit:
-    return Limit(rule_id, context, tuple(_clark(step) for step in path.split("/")), most, terms, message)
+    steps = tuple(_clark(step) for step in path.split("/"))
+    return Limit(rule_id, context, steps, most, terms, message, steps[-1])
 
 
 SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
@@ -220,16 +219,14 @@ def _context_tags(limit: Limit) -> frozenset[str]:
     return CONTEXT_TAGS[limit.context]
 
 
-def _over_limit(doc: Doc, index: dict[str, list[Element]], limit: Limit) -> Iterator[Element]:
+def _over_limit(doc: Doc, shared: Tree, limit: Limit) -> Iterator[Element]:
     """The contexts with more than ``limit.most`` elements at the limit's path.
 
-    The elements of the path's last name are followed up to their context and counted there. Both
-    shortcuts are exact: there is nothing to count when the document holds no more elements of that name
-    than the limit, or no more of them under a parent of the name the path asks for.
+    The elements of the path's last name are followed up to their context and counted there. The
+    shortcut is exact: there is nothing to count when no more of them than the limit sit under a parent
+    of the name the path asks for (the caller has already compared the limit with the document's total).
     """
-    if len(index.get(limit.last, ())) <= limit.most:
-        return
-    grouped = under(doc, limit.last)
+    grouped = shared.under(limit.last)
     if len(limit.path) > 1:
         starts = grouped.get(limit.path[-2], [])
     else:
@@ -545,10 +542,13 @@ def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iter
 
 def syntax_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     """Every UBL-SR breach: the cardinality table, then the rules with conditions of their own."""
-    index = by_tag(doc)
+    shared = tree(doc)
+    index = shared.elements
     for limit in LIMITS:
-        for el in _over_limit(doc, index, limit):
-            yield limit.rule_id, el
+        # Nothing to count when the whole document holds no more elements of that name than allowed.
+        if len(index.get(limit.last, ())) > limit.most:
+            for el in _over_limit(doc, shared, limit):
+                yield limit.rule_id, el
     for rule_, check in SPECIAL:
         for el in check(doc, index):
             yield rule_.id, el
