@@ -7,7 +7,6 @@ expansion, no DTD, no network) still stops it in bounded time and memory.
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from services.invoicing.validation import Severity, validate
 from services.invoicing.validation import parser as parser_module
-from tests.invoicing.validation.support import require_schemas
+from tests.invoicing.validation.support import PeakMemory, require_schemas
 
 INVOICE_OPEN = b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">'
 SECRET = "tessera-hostile-test-secret"
@@ -129,17 +128,13 @@ def secret_file(tmp_path: Path) -> Path:
     return path
 
 
-def peak_megabytes() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def assert_one_xml_finding(data: bytes, expected: str, **limits: int) -> None:
-    before = peak_megabytes()
-    started = time.perf_counter()
-    report = validate(data, **limits)
-    elapsed = time.perf_counter() - started
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        report = validate(data, **limits)
+        elapsed = time.perf_counter() - started
     assert elapsed < SECONDS, f"took {elapsed:.2f}s"
-    assert peak_megabytes() - before < MEGABYTES
+    assert memory.megabytes < MEGABYTES, f"peak memory grew by {memory.megabytes:.0f} MB"
     assert not report.valid
     assert [(f.rule, f.severity) for f in report.findings] == [("XML", Severity.FATAL)]
     assert expected in report.findings[0].message
@@ -159,11 +154,13 @@ def test_doctype_attacks_are_harmless_even_to_the_bare_parser(
     attack: Callable[[Path], bytes], secret_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parser_module, "refuse_doctype", lambda data: None)
-    before = peak_megabytes()
-    started = time.perf_counter()
-    report = validate(attack(secret_file))
-    assert time.perf_counter() - started < SECONDS
-    assert peak_megabytes() - before < MEGABYTES
+    data = attack(secret_file)
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        report = validate(data)
+        elapsed = time.perf_counter() - started
+    assert elapsed < SECONDS, f"took {elapsed:.2f}s"
+    assert memory.megabytes < MEGABYTES, f"peak memory grew by {memory.megabytes:.0f} MB"
     assert [f.rule for f in report.findings] == ["XML"]
     assert SECRET not in repr(report)
 
@@ -191,3 +188,11 @@ def test_xinclude_is_never_processed(secret_file: Path) -> None:
     assert not report.valid
     assert SECRET not in repr(report)
     assert any(f.rule == "XSD" and "XInclude" in f.message for f in report.findings)
+
+
+def test_the_memory_probe_is_not_blind() -> None:
+    with PeakMemory() as memory:
+        block = bytearray(MEGABYTES * 2 * 1024 * 1024)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page so that it is resident
+        del block
+    assert memory.megabytes > MEGABYTES
