@@ -208,7 +208,8 @@ async def forward(
         ) from error
     except httpx.ConnectError as error:
         raise UpstreamUnreachable(
-            f"The {upstream.value} service refused the connection", service=upstream.value
+            f"The {upstream.value} service could not be reached (connection refused or failed)",
+            service=upstream.value,
         ) from error
     except httpx.TransportError as error:
         raise UpstreamUnreachable(
