@@ -219,31 +219,29 @@ def _context_tags(limit: Limit) -> frozenset[str]:
     return CONTEXT_TAGS[limit.context]
 
 
-def _over_limit(doc: Doc, shared: Tree, limit: Limit) -> Iterator[Element]:
-    """The contexts with more than ``limit.most`` elements at the limit's path.
-
-    The elements of the path's last name are followed up to their context and counted there. The
-    shortcut is exact: there is nothing to count when no more of them than the limit sit under a parent
-    of the name the path asks for (the caller has already compared the limit with the document's total).
-    """
+def _starts(shared: Tree, limit: Limit) -> list[Element]:
+    """The elements of the path's last name whose parent has the name the path asks for."""
     grouped = shared.under(limit.last)
     if len(limit.path) > 1:
-        starts = grouped.get(limit.path[-2], [])
-    else:
-        starts = [el for tag in _context_tags(limit) for el in grouped.get(tag, ())]
-    if len(starts) <= limit.most:
-        return
+        return grouped.get(limit.path[-2], [])
+    return [el for tag in _context_tags(limit) for el in grouped.get(tag, ())]
+
+
+def _over_limit(doc: Doc, limit: Limit, starts: list[Element]) -> Iterator[Element]:
+    """The contexts with more than ``limit.most`` elements at the limit's path, counted by following
+    each of ``starts`` up the path to its context."""
     root = doc.root
     counts: dict[Element, int] = {}
     for el in starts:
         node = _context_of(el, limit.path)
         if node is None or not _counted(el, limit):
             continue
-        if (
+        in_context = (
             (node is root and root.tag in ROOTS)
             if limit.context == ROOT
             else _is_context(node, limit.context)
-        ):
+        )
+        if in_context:
             counts[node] = counts.get(node, 0) + 1
     for context, count in counts.items():
         if count > limit.most:
@@ -282,11 +280,17 @@ def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[E
     root = _root(doc)
     if root is None:
         return
-    references = root.iterchildren(_clark("cac:AdditionalDocumentReference"))
+    ids = under(doc, _clark("cbc:ID")).get(_clark("cac:AdditionalDocumentReference"), [])
+    if len(ids) <= 1:
+        return
     invoiced = [
-        ref for ref in references if "130" in map(_value, ref.iterchildren(_clark("cbc:DocumentTypeCode")))
+        identifier
+        for identifier in ids
+        if (reference := identifier.getparent()) is not None
+        and reference.getparent() is root
+        and "130" in map(_value, reference.iterchildren(_clark("cbc:DocumentTypeCode")))
     ]
-    if len(_children(invoiced, _clark("cbc:ID"))) > 1:
+    if len(invoiced) > 1:
         yield root
 
 
@@ -420,12 +424,8 @@ def one_creditor_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterat
     root = _root(doc)
     if root is None:
         return
-    sepa = [
-        identifier
-        for party_identification in index.get(_clark("cac:PartyIdentification"), ())
-        for identifier in party_identification.iterchildren(_clark("cbc:ID"))
-        if (identifier.get("schemeID") or "").upper() == "SEPA"
-    ]
+    identifiers = under(doc, _clark("cbc:ID")).get(_clark("cac:PartyIdentification"), [])
+    sepa = [identifier for identifier in identifiers if (identifier.get("schemeID") or "").upper() == "SEPA"]
     if len(sepa) > 1:
         yield root
 
@@ -534,9 +534,16 @@ def one_line_vat_category(doc: Doc, index: dict[str, list[Element]]) -> Iterator
     "scheme identifier and the tax registration identifier (cbc:CompanyID).",
 )
 def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    scheme_id = (_clark("cac:TaxScheme"), _clark("cbc:ID"))
-    for scheme in index.get(_clark("cac:PartyTaxScheme"), ()):
-        if not _at(scheme, scheme_id) or next(scheme.iterchildren(_clark("cbc:CompanyID")), None) is None:
+    schemes = index.get(_clark("cac:PartyTaxScheme"), [])
+    if not schemes:
+        return
+    # The party tax schemes that have a tax scheme ID, and those that have a CompanyID.
+    tax_schemes = [i.getparent() for i in under(doc, _clark("cbc:ID")).get(_clark("cac:TaxScheme"), [])]
+    with_id = {t.getparent() for t in tax_schemes if t is not None}
+    company_ids = under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), [])
+    with_company = {c.getparent() for c in company_ids}
+    for scheme in schemes:
+        if scheme not in with_id or scheme not in with_company:
             yield scheme
 
 
@@ -545,9 +552,13 @@ def syntax_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     shared = tree(doc)
     index = shared.elements
     for limit in LIMITS:
-        # Nothing to count when the whole document holds no more elements of that name than allowed.
-        if len(index.get(limit.last, ())) > limit.most:
-            for el in _over_limit(doc, shared, limit):
+        # Nothing to count when the document holds no more elements of the path's last name than the
+        # limit, in all or under a parent of the name the path asks for.
+        if len(index.get(limit.last, ())) <= limit.most:
+            continue
+        starts = _starts(shared, limit)
+        if len(starts) > limit.most:
+            for el in _over_limit(doc, limit, starts):
                 yield limit.rule_id, el
     for rule_, check in SPECIAL:
         for el in check(doc, index):
