@@ -16,6 +16,17 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _MAX_REQUEST_ID = 128
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing (test runners and process
+    supervisors swap it), rather than to the stream that was current when logging was set up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -> None:
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
@@ -31,7 +42,7 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr())  # type: ignore[arg-type],
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
