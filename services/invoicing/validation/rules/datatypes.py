@@ -36,7 +36,7 @@ UNUSED_ATTRIBUTES = (
     ("UBL-DT-15", "unitCodeListAgencyName", "unit code list agency name"),
     ("UBL-DT-16", "listAgencyName", "list agency name"),
     ("UBL-DT-17", "listName", "list name"),
-    ("UBL-DT-18", "name", "name (other than the payment means text on cbc:PaymentMeansCode)"),
+    ("UBL-DT-18", "name", "name"),
     ("UBL-DT-19", "languageID", "language identifier"),
     ("UBL-DT-20", "listURI", "list URI"),
     ("UBL-DT-21", "listSchemeURI", "list scheme URI"),
@@ -71,7 +71,10 @@ RULES = [
             rule_id,
             Severity.WARNING,
             (),
-            f"The {meaning} attribute (@{attribute}) is not used by EN 16931 and should not be included.",
+            f"The {meaning} attribute (@{attribute}) is not used by EN 16931 and should not be included."
+            if attribute != "name"
+            else "The name attribute (@name) is used only for the payment means text (BT-82) on "
+            "cbc:PaymentMeansCode and should not appear elsewhere.",
             None,
         )
         for rule_id, attribute, meaning in UNUSED_ATTRIBUTES

@@ -719,26 +719,26 @@ LINE_TAGS = ("cac:InvoiceLine", "cac:CreditNoteLine")
 
 # What the first element of a path belongs to in EN 16931 terms, for the messages.
 GROUPS = {
-    "cac:AccountingSupplierParty": "Seller (BG-4)",
-    "cac:AccountingCustomerParty": "Buyer (BG-7)",
-    "cac:PayeeParty": "Payee (BG-10)",
-    "cac:TaxRepresentativeParty": "Seller tax representative (BG-11)",
-    "cac:Delivery": "Delivery information (BG-13)",
-    "cac:InvoicePeriod": "Invoicing period (BG-14)",
-    "cac:PaymentMeans": "Payment instructions (BG-16)",
-    "cac:PaymentTerms": "Payment terms (BT-20)",
-    "cac:AllowanceCharge": "Document level allowances and charges (BG-20, BG-21)",
-    "cac:TaxTotal": "VAT breakdown (BG-23)",
-    "cac:LegalMonetaryTotal": "Document totals (BG-22)",
-    "cac:BillingReference": "Preceding invoice reference (BG-3)",
-    "cac:AdditionalDocumentReference": "Additional supporting documents (BG-24)",
-    "cac:OrderReference": "Purchase order reference (BT-13)",
-    "cac:ContractDocumentReference": "Contract reference (BT-12)",
-    "cac:DespatchDocumentReference": "Despatch advice reference (BT-16)",
-    "cac:ReceiptDocumentReference": "Receiving advice reference (BT-15)",
-    "cac:OriginatorDocumentReference": "Tender or lot reference (BT-17)",
-    "cac:ProjectReference": "Project reference (BT-11)",
-    "LINE": "Invoice line (BG-25)",
+    "cac:AccountingSupplierParty": "the Seller (BG-4)",
+    "cac:AccountingCustomerParty": "the Buyer (BG-7)",
+    "cac:PayeeParty": "the Payee (BG-10)",
+    "cac:TaxRepresentativeParty": "the Seller tax representative (BG-11)",
+    "cac:Delivery": "the delivery information (BG-13)",
+    "cac:InvoicePeriod": "the invoicing period (BG-14)",
+    "cac:PaymentMeans": "the payment instructions (BG-16)",
+    "cac:PaymentTerms": "the payment terms (BT-20)",
+    "cac:AllowanceCharge": "a document level allowance or charge (BG-20, BG-21)",
+    "cac:TaxTotal": "the VAT breakdown (BG-23)",
+    "cac:LegalMonetaryTotal": "the document totals (BG-22)",
+    "cac:BillingReference": "a preceding invoice reference (BG-3)",
+    "cac:AdditionalDocumentReference": "an additional supporting document (BG-24)",
+    "cac:OrderReference": "the purchase order reference (BT-13)",
+    "cac:ContractDocumentReference": "the contract reference (BT-12)",
+    "cac:DespatchDocumentReference": "the despatch advice reference (BT-16)",
+    "cac:ReceiptDocumentReference": "the receiving advice reference (BT-15)",
+    "cac:OriginatorDocumentReference": "the tender or lot reference (BT-17)",
+    "cac:ProjectReference": "the project reference (BT-11)",
+    "LINE": "an invoice line (BG-25)",
 }
 
 
@@ -838,13 +838,36 @@ def _entries(rule_id: str, path: str) -> Iterator[Unused]:
 
 
 def _meaning(path: str) -> str:
-    steps = [step for step in path.strip("/").split("/") if step != "*"]
+    """The path in words: what is there, where, and the EN 16931 group it would belong to."""
+    steps = path.strip("/").split("/")
+    attribute = steps.pop()[1:] if steps[-1].startswith("@") else None
     group = GROUPS.get(steps[0])
-    shown = "/".join(steps)
-    if steps[-1].startswith("@"):
-        shown = f"attribute {steps[-1]} of {'/'.join(steps[:-1])}"
-    where = " anywhere in the document" if path.startswith("//") else ""
-    return f"{shown}{where}" + (f" ({group})" if group else "")
+    if steps[0] == "LINE":
+        steps = steps[1:]
+    elements = "/".join(step for step in steps if step != "*")
+    shown = (
+        f"Attribute @{attribute}" + (f" of {elements}" if elements else " on any element")
+        if attribute
+        else elements
+    )
+    if not attribute:
+        shown = f"Element {shown}"
+    where = ", anywhere in the document," if path.startswith("//") and elements else ""
+    return f"{shown}{where}" + (f" in {group}" if group else "")
+
+
+# Rules whose artefact test adds a condition, in words.
+MESSAGES = {
+    "UBL-CR-002": "Element cbc:UBLVersionID should be absent or say 2.1.",
+    "UBL-CR-412": "Element cac:PaymentMeans/cbc:PaymentDueDate is used by credit notes only; an invoice gives "
+    "its Payment due date (BT-9) in cbc:DueDate.",
+    "UBL-CR-665": "Attribute @schemeID of an additional document reference identifier is used only for an "
+    "invoiced object identifier (BT-18, document type code 130).",
+    "UBL-CR-666": "An invoiced object identifier (BT-18, document type code 130) must not carry an attachment "
+    "(cac:Attachment).",
+    "UBL-CR-673": "An invoiced object identifier (BT-18, document type code 130) must not carry a document "
+    "description (cbc:DocumentDescription).",
+}
 
 
 def _parse(table: str) -> tuple[list[Rule], list[Unused]]:
@@ -853,12 +876,9 @@ def _parse(table: str) -> tuple[list[Rule], list[Unused]]:
     for line in table.strip().splitlines():
         rule_id, path = line.split()
         severity = Severity.FATAL if rule_id in FATAL else Severity.WARNING
-        message = f"Element {_meaning(path)} is not used by EN 16931 and should not be included."
-        if rule_id in FATAL:
-            message = (
-                f"Element {_meaning(path)} must not be given for an invoiced object identifier "
-                "(BT-18, document type code 130)."
-            )
+        message = MESSAGES.get(
+            rule_id, f"{_meaning(path)} is not used by EN 16931 and should not be included."
+        )
         rules.append(Rule(rule_id, severity, (), message, None))
         entries.extend(_entries(rule_id, path))
     return rules, entries
