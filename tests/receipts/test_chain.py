@@ -183,10 +183,8 @@ def test_credit_in_another_currency_or_with_a_wrong_number() -> None:
     ).first_broken
     assert broken is not None and broken.reason is BreakReason.CREDIT_MISMATCH
     series = build_series(2)
-    wrong_number = make_receipt(
-        3, amount_minor=100, credits=CreditedReceipt(original_id := series[0].receipt.receipt_id, 2)
-    )
-    assert original_id
+    first_id = series[0].receipt.receipt_id
+    wrong_number = make_receipt(3, amount_minor=100, credits=CreditedReceipt(first_id, 2))
     broken = verify_chain(
         [*stored(series), sign_raw(wrong_number, series[1].record_hash)], VERIFIER
     ).first_broken
