@@ -1,0 +1,170 @@
+"""Peppol BIS Invoice Response 3 documents (UBL 2.1 ApplicationResponse) for invoice statuses.
+
+The document tells the supplier where its invoice stands: who answers (the municipality,
+``cac:SenderParty``), to whom (the supplier, ``cac:ReceiverParty``), which invoice
+(``cac:DocumentResponse/cac:DocumentReference``), the status (``cac:Response/cbc:ResponseCode``)
+and why (``cac:Status``: one per reason or action code; the officer's note is the
+``cbc:StatusReason`` text of the first).
+
+Structure: https://docs.peppol.eu/poacc/upgrade-3/syntax/ApplicationResponse/tree/ ; element
+order follows ``UBL-ApplicationResponse-2.1.xsd``, which every document built here passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from lxml import etree
+
+from services.invoicing.ubl.lifecycle import (
+    ACTION_LIST_ID,
+    REASON_LIST_ID,
+    REASON_REQUIRED,
+    STATUS_LIST_ID,
+    InvoiceStatus,
+    StatusAction,
+    StatusReason,
+)
+from services.invoicing.ubl.ns import APPLICATION_RESPONSE_NS, NS, Element, qname
+
+CUSTOMIZATION_ID: Final = "urn:fdc:peppol.eu:poacc:trns:invoice_response:3"
+PROFILE_ID: Final = "urn:fdc:peppol.eu:poacc:bis:invoice_response:3"
+DOCUMENT_TYPE_LIST_ID: Final = "UNCL1001"
+_NSMAP: Final = {None: APPLICATION_RESPONSE_NS, "cac": NS["cac"], "cbc": NS["cbc"]}
+
+
+class ResponseError(ValueError):
+    """The response cannot be built from what was given; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseParty:
+    """The sender (municipality) or receiver (supplier) of an Invoice Response."""
+
+    endpoint_id: str
+    """Electronic address (for the supplier: BT-34 of its invoice)."""
+    endpoint_scheme: str
+    """Electronic address scheme, an EAS code (for the supplier: BT-34-1)."""
+    name: str
+    """Legal name (for the supplier: BT-27)."""
+    identifier: str | None = None
+    """Party identifier (for the supplier: BT-29), optional."""
+    identifier_scheme: str | None = None
+    """Its ISO 6523 ICD scheme, required with ``identifier``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceReference:
+    """The invoice the response is about."""
+
+    number: str
+    """BT-1 Invoice number."""
+    type_code: str
+    """BT-3 Invoice type code (UNCL 1001, e.g. 380 invoice, 381 credit note)."""
+    issue_date: dt.date | None = None
+    """BT-2 Invoice issue date, optional."""
+
+
+def _required(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise ResponseError(f"{what} is required and must not be blank")
+    return value.strip()
+
+
+def _add(parent: Element, name: str, value: str, **attributes: str) -> Element:
+    child = etree.SubElement(parent, qname(name), attrib=attributes or None)
+    try:
+        child.text = value
+    except ValueError as error:  # lxml refuses control characters and NUL bytes
+        raise ResponseError(f"{name} contains characters XML cannot carry: {error}") from None
+    return child
+
+
+def _party(parent: Element, name: str, party: ResponseParty, role: str) -> None:
+    element = etree.SubElement(parent, qname(name))
+    _add(
+        element,
+        "cbc:EndpointID",
+        _required(party.endpoint_id, f"the {role}'s electronic address"),
+        schemeID=_required(party.endpoint_scheme, f"the {role}'s electronic address scheme"),
+    )
+    if party.identifier is not None:
+        identification = etree.SubElement(element, qname("cac:PartyIdentification"))
+        _add(
+            identification,
+            "cbc:ID",
+            _required(party.identifier, f"the {role}'s identifier"),
+            schemeID=_required(party.identifier_scheme, f"the {role}'s identifier scheme"),
+        )
+    legal = etree.SubElement(element, qname("cac:PartyLegalEntity"))
+    _add(legal, "cbc:RegistrationName", _required(party.name, f"the {role}'s name"))
+
+
+def build_invoice_response(
+    *,
+    response_id: str,
+    issue_date: dt.date,
+    sender: ResponseParty,
+    receiver: ResponseParty,
+    invoice: InvoiceReference,
+    status: InvoiceStatus,
+    reasons: Sequence[StatusReason] = (),
+    actions: Sequence[StatusAction] = (),
+    note: str | None = None,
+    effective_date: dt.date | None = None,
+) -> bytes:
+    """The Invoice Response document for ``status``, as UTF-8 XML bytes.
+
+    ``reasons`` and ``actions`` become one ``cac:Status`` each (reasons first); ``note`` is the
+    ``cbc:StatusReason`` of the first (or of a ``cac:Status`` of its own when no code is given).
+    CA, UQ and RE need at least one reason or action. Raises :class:`ResponseError` on bad input.
+    """
+    try:
+        status = InvoiceStatus(status)
+        reason_codes = [StatusReason(code) for code in reasons]
+        action_codes = [StatusAction(code) for code in actions]
+    except ValueError as error:
+        raise ResponseError(f"unknown code: {error}") from None
+    if status in REASON_REQUIRED and not (reason_codes or action_codes):
+        raise ResponseError(
+            f"status {status} needs at least one reason ({REASON_LIST_ID}) or action ({ACTION_LIST_ID}) code"
+        )
+    note = note.strip() if note is not None and note.strip() else None
+
+    root = etree.Element(qname("ar:ApplicationResponse"), nsmap=_NSMAP)  # type: ignore[arg-type]
+    _add(root, "cbc:CustomizationID", CUSTOMIZATION_ID)
+    _add(root, "cbc:ProfileID", PROFILE_ID)
+    _add(root, "cbc:ID", _required(response_id, "the response identifier"))
+    _add(root, "cbc:IssueDate", issue_date.isoformat())
+    _party(root, "cac:SenderParty", sender, "sender")
+    _party(root, "cac:ReceiverParty", receiver, "receiver")
+
+    document_response = etree.SubElement(root, qname("cac:DocumentResponse"))
+    response = etree.SubElement(document_response, qname("cac:Response"))
+    _add(response, "cbc:ResponseCode", status.value, listID=STATUS_LIST_ID)
+    if effective_date is not None:
+        _add(response, "cbc:EffectiveDate", effective_date.isoformat())
+    codes: list[tuple[str, str]] = [(code.value, REASON_LIST_ID) for code in reason_codes]
+    codes += [(code.value, ACTION_LIST_ID) for code in action_codes]
+    for index, (code, list_id) in enumerate(codes):
+        status_element = etree.SubElement(response, qname("cac:Status"))
+        _add(status_element, "cbc:StatusReasonCode", code, listID=list_id)
+        if index == 0 and note is not None:
+            _add(status_element, "cbc:StatusReason", note)
+    if not codes and note is not None:
+        _add(etree.SubElement(response, qname("cac:Status")), "cbc:StatusReason", note)
+
+    reference = etree.SubElement(document_response, qname("cac:DocumentReference"))
+    _add(reference, "cbc:ID", _required(invoice.number, "the invoice number (BT-1)"))
+    if invoice.issue_date is not None:
+        _add(reference, "cbc:IssueDate", invoice.issue_date.isoformat())
+    _add(
+        reference,
+        "cbc:DocumentTypeCode",
+        _required(invoice.type_code, "the invoice type code (BT-3)"),
+        listID=DOCUMENT_TYPE_LIST_ID,
+    )
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
