@@ -113,6 +113,11 @@ def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+def is_currency(code: str) -> bool:
+    """Whether ``code`` is an ISO 4217 currency code."""
+    return bool(_CURRENCY.fullmatch(code)) and code in _known_currencies()
+
+
 def currency_digits(currency: str) -> int:
     """Minor-unit digits of an ISO 4217 currency (2 for EUR, 0 for HUF in CLDR cash terms too)."""
     return int(get_currency_precision(currency))
