@@ -350,37 +350,34 @@ def one_buyer_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Itera
     return _too_many_registrations(doc, "cac:AccountingCustomerParty", vat=True)
 
 
+PAYEE_NAME = (_clark("cac:PartyName"), _clark("cbc:Name"))
+SELLER_NAME = tuple(
+    _clark(step)
+    for step in ("cac:AccountingSupplierParty", "cac:Party", "cac:PartyLegalEntity", "cbc:RegistrationName")
+)
+
+
 def _payee_differs(payee: Element) -> bool:
     """The artefacts' test that the Payee is not the Seller: some Payee name differs from some Seller name.
 
     Like the general comparison it mirrors, it is false when either name is missing.
     """
-    names = [_value(n) for n in _at(payee, (_clark("cac:PartyName"), _clark("cbc:Name")))]
+    names = [_value(n) for n in _at(payee, PAYEE_NAME)]
     parent = payee.getparent()
-    seller_names = (
-        []
-        if parent is None
-        else [
-            _value(n)
-            for n in _at(
-                parent,
-                tuple(
-                    _clark(s)
-                    for s in (
-                        "cac:AccountingSupplierParty",
-                        "cac:Party",
-                        "cac:PartyLegalEntity",
-                        "cbc:RegistrationName",
-                    )
-                ),
-            )
-        ]
-    )
+    seller_names = [] if parent is None else [_value(n) for n in _at(parent, SELLER_NAME)]
     return any(name != seller for name in names for seller in seller_names)
 
 
-def _payee_rule(payee: Element, counted: list[Element]) -> bool:
-    return len(counted) > 1 or not _payee_differs(payee)
+def _payees(doc: Doc) -> dict[Element, bool]:
+    """Each cac:PayeeParty of the document, and whether it passes as different from the Seller."""
+    return {payee: _payee_differs(payee) for payee in tree(doc).elements.get(_clark("cac:PayeeParty"), ())}
+
+
+def _payee_breaks(doc: Doc, counted: Callable[[Element], list[Element]]) -> Iterator[Element]:
+    """The payees with more than one of the ``counted`` elements, or not told apart from the Seller."""
+    for payee, differs in doc.memo("UBL-SR payees", _payees).items():
+        if len(counted(payee)) > 1 or not differs:
+            yield payee
 
 
 @special(
@@ -389,34 +386,33 @@ def _payee_rule(payee: Element, counted: list[Element]) -> bool:
     "Payee name (BT-59) must occur once, and differ from the Seller name, when the Payee is not the Seller.",
 )
 def payee_name(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    for payee in index.get(_clark("cac:PayeeParty"), ()):
-        if _payee_rule(payee, _at(payee, (_clark("cac:PartyName"), _clark("cbc:Name")))):
-            yield payee
+    return _payee_breaks(doc, lambda payee: _at(payee, PAYEE_NAME))
 
 
 @special(
     "UBL-SR-20",
     ("BT-60",),
-    "Payee identifier (BT-60) may occur at most once (besides a SEPA creditor "
-    "identifier), and the Payee name must differ from the Seller name.",
+    "Payee identifier (BT-60) may occur at most once (besides a SEPA creditor identifier), and the Payee "
+    "name must differ from the Seller name.",
 )
 def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    for payee in index.get(_clark("cac:PayeeParty"), ()):
-        ids = _at(payee, (_clark("cac:PartyIdentification"), _clark("cbc:ID")))
-        if _payee_rule(payee, [i for i in ids if (i.get("schemeID") or "").upper() != "SEPA"]):
-            yield payee
+    def identifiers(payee: Element) -> list[Element]:
+        found = _at(payee, (_clark("cac:PartyIdentification"), _clark("cbc:ID")))
+        return [i for i in found if (i.get("schemeID") or "").upper() != "SEPA"]
+
+    return _payee_breaks(doc, identifiers)
 
 
 @special(
     "UBL-SR-21",
     ("BT-61",),
-    "Payee legal registration identifier (BT-61) may occur at most once, and "
-    "the Payee name must differ from the Seller name.",
+    "Payee legal registration identifier (BT-61) may occur at most once, and the Payee name must differ "
+    "from the Seller name.",
 )
 def payee_legal_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    for payee in index.get(_clark("cac:PayeeParty"), ()):
-        if _payee_rule(payee, _at(payee, (_clark("cac:PartyLegalEntity"), _clark("cbc:CompanyID")))):
-            yield payee
+    return _payee_breaks(
+        doc, lambda payee: _at(payee, (_clark("cac:PartyLegalEntity"), _clark("cbc:CompanyID")))
+    )
 
 
 @special("UBL-SR-29", ("BT-90",), "Bank assigned creditor identifier (BT-90) may occur at most once.")
