@@ -274,6 +274,12 @@ class Sealer:
         if root.find(".//ds:Signature[@Id='placeholder']", NS) is not None:
             raise NotSealable("cannot seal this document: it holds a ds:Signature with the Id 'placeholder'")
         signing_time = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        if not self.certificate.not_valid_before_utc <= signing_time <= self.certificate.not_valid_after_utc:
+            raise SealKeyError(
+                f"the seal certificate is not valid at {signing_time.isoformat()} (valid "
+                f"{self.certificate.not_valid_before_utc.isoformat()} to "
+                f"{self.certificate.not_valid_after_utc.isoformat()})"
+            )
         _add_signature_placeholder(root)
         signer = _UblXadesSigner(
             signing_time,
@@ -466,7 +472,7 @@ def _coverage_problem(signature: Element) -> str | None:
             if isinstance(el.tag, str) and any(el.get(name) == target for name in _ID_ATTRIBUTES)
         ]
         if len(inside) != 1:
-            return f"the reference {uri} does not point inside the signature"
+            return f"the reference {uri} does not point to exactly one element inside the signature"
     return None
 
 

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from services.invoicing.ubl.lifecycle import InvoiceStatus, StatusAction, StatusReason
+from services.invoicing.ubl.ns import NS
+from services.invoicing.ubl.response import (
+    CUSTOMIZATION_ID,
+    PROFILE_ID,
+    InvoiceReference,
+    ResponseError,
+    ResponseParty,
+    build_invoice_response,
+)
+from services.invoicing.validation import xsd
+from tests.invoicing.ubl.support import require_schemas
+
+MUNICIPALITY = ResponseParty(
+    "00000001001234567000", "0190", "Gemeente Deventer", "00000001001234567000", "0190"
+)
+SUPPLIER = ResponseParty("30123456", "0106", "Fonteinbeheer Oost B.V.")
+INVOICE = InvoiceReference("GM-2026-117", "380", dt.date(2026, 3, 31))
+
+
+def _build(status: InvoiceStatus | str, **extra: object) -> bytes:
+    arguments: dict[str, object] = {
+        "response_id": "IR-0001",
+        "issue_date": dt.date(2026, 4, 2),
+        "sender": MUNICIPALITY,
+        "receiver": SUPPLIER,
+        "invoice": INVOICE,
+        "status": status,
+    }
+    arguments.update(extra)
+    return build_invoice_response(**arguments)  # type: ignore[arg-type]
+
+
+def _xsd_errors(data: bytes) -> list[str]:
+    require_schemas()
+    return [violation.message for violation in xsd.validate(etree.fromstring(data), "ApplicationResponse")]
+
+
+@pytest.mark.parametrize("status", list(InvoiceStatus))
+def test_every_status_gives_a_valid_invoice_response(status: InvoiceStatus) -> None:
+    reasons = [StatusReason.REFERENCES_INCORRECT] if status in {"UQ", "CA", "RE"} else []
+    data = _build(status, reasons=reasons, note="Order number unknown" if reasons else None)
+    assert _xsd_errors(data) == []
+    root = etree.fromstring(data)
+    assert root.findtext("cbc:CustomizationID", namespaces=NS) == CUSTOMIZATION_ID
+    assert root.findtext("cbc:ProfileID", namespaces=NS) == PROFILE_ID
+    code = root.find("cac:DocumentResponse/cac:Response/cbc:ResponseCode", NS)
+    assert code is not None and code.text == status.value and code.get("listID") == "UNCL4343OpSubset"
+
+
+def test_parties_reference_reasons_actions_and_note() -> None:
+    data = _build(
+        InvoiceStatus.REJECTED,
+        reasons=[StatusReason.REFERENCES_INCORRECT, StatusReason.PRICES_INCORRECT],
+        actions=[StatusAction.ISSUE_NEW_INVOICE],
+        note="PO-5521 is closed; unit price differs from the framework agreement.",
+        effective_date=dt.date(2026, 4, 2),
+    )
+    assert _xsd_errors(data) == []
+    root = etree.fromstring(data)
+    sender = root.find("cac:SenderParty", NS)
+    receiver = root.find("cac:ReceiverParty", NS)
+    assert sender is not None and receiver is not None
+    endpoint = sender.find("cbc:EndpointID", NS)
+    assert endpoint is not None and endpoint.get("schemeID") == "0190"
+    assert sender.findtext("cac:PartyIdentification/cbc:ID", namespaces=NS) == "00000001001234567000"
+    assert (
+        receiver.findtext("cac:PartyLegalEntity/cbc:RegistrationName", namespaces=NS)
+        == "Fonteinbeheer Oost B.V."
+    )
+    assert receiver.find("cac:PartyIdentification", NS) is None
+    statuses = root.findall("cac:DocumentResponse/cac:Response/cac:Status", NS)
+    codes = [status.find("cbc:StatusReasonCode", NS) for status in statuses]
+    assert [(code.text, code.get("listID")) for code in codes if code is not None] == [
+        ("REF", "OPStatusReason"),
+        ("PRI", "OPStatusReason"),
+        ("NIN", "OPStatusAction"),
+    ]
+    assert statuses[0].findtext("cbc:StatusReason", namespaces=NS) == (
+        "PO-5521 is closed; unit price differs from the framework agreement."
+    )
+    assert statuses[1].find("cbc:StatusReason", NS) is None
+    assert root.findtext("cac:DocumentResponse/cac:Response/cbc:EffectiveDate", namespaces=NS) == "2026-04-02"
+    reference = root.find("cac:DocumentResponse/cac:DocumentReference", NS)
+    assert reference is not None
+    assert reference.findtext("cbc:ID", namespaces=NS) == "GM-2026-117"
+    assert reference.findtext("cbc:IssueDate", namespaces=NS) == "2026-03-31"
+    type_code = reference.find("cbc:DocumentTypeCode", NS)
+    assert type_code is not None and type_code.text == "380" and type_code.get("listID") == "UNCL1001"
+
+
+def test_a_note_without_codes_gets_a_status_of_its_own() -> None:
+    data = _build(InvoiceStatus.ACCEPTED, note="Approved by the parks department.")
+    assert _xsd_errors(data) == []
+    statuses = etree.fromstring(data).findall("cac:DocumentResponse/cac:Response/cac:Status", NS)
+    assert len(statuses) == 1
+    assert statuses[0].find("cbc:StatusReasonCode", NS) is None
+    assert statuses[0].findtext("cbc:StatusReason", namespaces=NS) == "Approved by the parks department."
+
+
+def test_hostile_text_is_escaped_and_still_valid() -> None:
+    data = _build(
+        InvoiceStatus.UNDER_QUERY, actions=[StatusAction.PROVIDE_INFORMATION], note="<script>x</script> & ]]>"
+    )
+    assert _xsd_errors(data) == []
+    assert b"<script>" not in data
+    root = etree.fromstring(data)
+    assert root.findtext(".//cbc:StatusReason", namespaces=NS) == "<script>x</script> & ]]>"
+
+
+@pytest.mark.parametrize(
+    "status", [InvoiceStatus.UNDER_QUERY, InvoiceStatus.CONDITIONALLY_ACCEPTED, InvoiceStatus.REJECTED]
+)
+def test_query_conditional_and_rejection_need_a_code(status: InvoiceStatus) -> None:
+    with pytest.raises(ResponseError, match="at least one reason"):
+        _build(status, note="no code given")
+
+
+def test_unknown_status_is_a_clear_error() -> None:
+    with pytest.raises(ResponseError, match="unknown code"):
+        _build("ZZ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"response_id": "  "}, "response identifier"),
+        ({"invoice": InvoiceReference("", "380")}, "BT-1"),
+        ({"invoice": InvoiceReference("A", " ")}, "BT-3"),
+        ({"receiver": ResponseParty("1", "", "X")}, "receiver's electronic address scheme"),
+        ({"sender": ResponseParty("1", "0190", "X", identifier="7")}, "sender's identifier scheme"),
+        ({"reasons": ["NOPE"]}, "unknown code"),
+        ({"note": "bell \x07"}, "characters XML cannot carry"),
+    ],
+)
+def test_bad_input_is_a_clear_error(extra: dict[str, object], message: str) -> None:
+    with pytest.raises(ResponseError, match=message):
+        _build(InvoiceStatus.ACCEPTED, **extra)
