@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from services.common.db import SessionDep, utcnow
 from services.common.errors import NotFound
@@ -130,13 +131,7 @@ def _return_to(payment: Payment) -> str:
 
 @hosted.get("/{payment_id}", response_class=HTMLResponse, summary="The sandbox's hosted card page")
 def card_page(payment_id: uuid.UUID, session: SessionDep) -> HTMLResponse:
-    try:
-        payment = service.get_payment(session, payment_id=payment_id)
-    except NotFound:
-        return _page("Payment not found", "<p>There is no such payment.</p>", status=404)
-    if payment.state is not PaymentState.CREATED:
-        return _settled_page(payment)
-    return _card_form(payment)
+    return _page_for(session, payment_id)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -159,21 +154,35 @@ def submit_card(
     payment_id: uuid.UUID, form: FormDep, session: SessionDep, provider: ProviderDep, outbox: OutboxDep
 ) -> Response:
     try:
-        payment = service.get_payment(session, payment_id=payment_id)
-    except NotFound:
-        return _page("Payment not found", "<p>There is no such payment.</p>", status=404)
-    if payment.state is not PaymentState.CREATED:
-        return _settled_page(payment)
-    try:
         card = parse_card(
             form.get("card_number", ""), form.get("expiry", ""), form.get("cvc", ""), now=utcnow()
         )
         payment = service.pay_with_sandbox_card(
             session, payment_id=payment_id, card=card, provider=provider, outbox=outbox
         )
-    except CardRejected as error:
-        return _card_form(payment, error=error.detail, status=422)
-    except IllegalTransition:  # settled by a concurrent submission meanwhile
-        session.refresh(payment)
-        return _settled_page(payment)
+    except (CardRejected, IllegalTransition) as error:
+        # Nothing was settled: show the payment as it now stands (settled meanwhile, or still
+        # waiting for a usable card).
+        session.rollback()
+        return _page_for(
+            session, payment_id, card_error=error.detail if isinstance(error, CardRejected) else None
+        )
+    except NotFound:
+        return _not_found_page()
     return RedirectResponse(_return_to(payment), status_code=303)
+
+
+def _not_found_page() -> HTMLResponse:
+    return _page("Payment not found", "<p>There is no such payment.</p>", status=404)
+
+
+def _page_for(session: Session, payment_id: uuid.UUID, *, card_error: str | None = None) -> HTMLResponse:
+    try:
+        payment = service.get_payment(session, payment_id=payment_id)
+    except NotFound:
+        return _not_found_page()
+    if payment.state is not PaymentState.CREATED:
+        return _settled_page(payment)
+    if card_error is None:
+        return _card_form(payment)
+    return _card_form(payment, error=card_error, status=422)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, String
+from sqlalchemy import BigInteger, CheckConstraint, Enum, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import IdMixin, TimestampMixin, UtcDateTime, new_metadata, utcnow
@@ -70,6 +70,11 @@ class Payment(IdMixin, TimestampMixin, Base):
     failure_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    # Optimistic lock: an UPDATE that finds the row changed since it was read fails, so two
+    # submissions racing on SQLite (which has no SELECT ... FOR UPDATE) cannot both settle it.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class OutboxEvent(OutboxEventMixin, Base):

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.common.db import utcnow
 from services.common.outbox import Outbox, record_event
@@ -66,7 +67,11 @@ def settle(
     payment.failure_code = outcome.decline_code
     if outcome.succeeded:
         payment.paid_at = now
-    session.flush()
+    payment_id = payment.id
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise IllegalTransition(f"Payment {payment_id} was settled concurrently", state="unknown") from error
     payload: dict[str, object] = {
         "payment_id": payment.id,
         "amount": payment.amount,

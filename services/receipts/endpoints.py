@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from services.common.db import SessionDep
 from services.common.identity import OfficerDep
@@ -37,13 +37,10 @@ def get_receipt(receipt_id: uuid.UUID, session: SessionDep, caller: OfficerDep) 
 
 
 @webhooks.post("/webhooks/events", summary="Signed events from the other Tessera services")
-def receive_event(
-    request: Request,
-    body: RawBodyDep,
-    session: SessionDep,
-    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
-) -> EventAck:
+def receive_event(request: Request, body: RawBodyDep, session: SessionDep) -> EventAck:
+    """Verify the ``Tessera-Signature`` over the raw body, drop duplicates, apply the event."""
     secrets: list[str] = request.app.state.settings.webhook_secret_list
+    signature = request.headers.get(SIGNATURE_HEADER)
     received = receive(session, INBOX_TABLE, body=body, signature=signature, secrets=secrets)
     if not received.new:
         return EventAck(event_id=received.event.id, outcome=EventOutcome.DUPLICATE)

@@ -234,3 +234,35 @@ def test_bad_card_details_show_the_form_again_and_change_nothing(
 def test_hosted_page_of_unknown_payment(payments_client: TestClient) -> None:
     assert payments_client.get(f"/pay/{uuid.uuid4()}").status_code == 404
     assert payments_client.post(f"/pay/{uuid.uuid4()}", data=GOOD).status_code == 404
+
+
+def test_two_submissions_at_once_settle_the_payment_once(
+    payments_settings: Any, payments_client: TestClient, principal_headers: Headers
+) -> None:
+    import threading
+    from contextlib import ExitStack
+
+    from services.payments.app import create_app
+
+    payment = new_payment(payments_client, principal_headers)
+    barrier = threading.Barrier(3)
+    statuses: list[int] = []
+    with ExitStack() as stack:
+        clients = [stack.enter_context(TestClient(create_app(payments_settings))) for _ in range(3)]
+        for client in clients:
+            # FastAPI builds the routes of the shared module routers on first use; do that one app
+            # at a time, as one uvicorn process (one event loop) would, before racing.
+            assert client.get(f"/pay/{payment['payment_id']}").status_code == 200
+
+        def submit(client: TestClient) -> None:
+            barrier.wait()
+            response = client.post(f"/pay/{payment['payment_id']}", data=GOOD, follow_redirects=False)
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert sorted(statuses) == [303, 409, 409]
+    assert [e.type for e in outbox_events(payments_client)] == ["payment.succeeded"]
