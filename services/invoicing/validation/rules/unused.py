@@ -908,14 +908,17 @@ def unused_elements(doc: Doc) -> Iterator[tuple[str, Element]]:
         return
     broken: set[str] = set()
     shared = tree(doc)
-    for tag in shared.elements.keys() & BY_TAG.keys():
-        by_parent = BY_TAG[tag]
-        grouped = shared.under(tag)
-        for parent_key, entries in by_parent.items():
+    index = shared.elements
+    for tag in index.keys() & BY_TAG.keys():
+        for parent_key, entries in BY_TAG[tag].items():
             if parent_key == ANY_PARENT:
-                elements = shared.elements[tag]
+                elements = index[tag]
+            elif parent_key == AT_ROOT:
+                elements = shared.under(tag).get(root.tag, [])
+            elif parent_key in index:  # no element can be under a parent the document does not have
+                elements = shared.under(tag).get(parent_key, [])
             else:
-                elements = grouped.get(root.tag if parent_key == AT_ROOT else parent_key, [])
+                continue
             if not elements:
                 continue
             for entry in entries:
