@@ -7,6 +7,7 @@ when an input cannot be read (or the UBL schemas are missing); messages go to st
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -168,6 +169,22 @@ def run(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"tessera validate: {error}", file=sys.stderr)
     tally = report.Tally(unreadable=len(errors))
+    # Everything alive now (modules, rule tables, code lists) outlives the run: keep the
+    # garbage collector from walking it again on every full collection.
+    gc.freeze()
+    try:
+        code = _validate_files(files, args, tally)
+    finally:
+        gc.unfreeze()
+    if code is not None:
+        return code
+    if tally.unreadable:
+        return USAGE
+    return INVALID if tally.invalid else OK
+
+
+def _validate_files(files: list[Path], args: argparse.Namespace, tally: report.Tally) -> int | None:
+    """Validate and print each file; an exit code when the run must stop early, else None."""
     show_progress = len(files) >= PROGRESS_FROM and sys.stderr.isatty()
     out = sys.stdout
     render = report.to_json if args.format == "json" else report.to_text
@@ -191,9 +208,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "text":
         out.write(tally.summary() + "\n")
     out.flush()
-    if tally.unreadable:
-        return USAGE
-    return INVALID if tally.invalid else OK
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
