@@ -54,7 +54,12 @@ def list_notes(session: SessionDep) -> list[str]:
 def client(tmp_path: Path) -> Iterator[TestClient]:
     url = f"sqlite:///{tmp_path / 'chassis.db'}"
     app = create_service_app(
-        name="demo", title="Demo", description="", settings=CommonSettings(), database_url=url, routers=[router]
+        name="demo",
+        title="Demo",
+        description="",
+        settings=CommonSettings(),
+        database_url=url,
+        routers=[router],
     )
     with TestClient(app) as test_client:
         Base.metadata.create_all(app.state.database.engine)

@@ -70,7 +70,9 @@ def example_files() -> list[Path]:
 
 
 def expected_verdicts() -> dict[str, list[list[str]]]:
-    data: dict[str, list[list[str]]] = json.loads((require_shared(EXAMPLES_DIR) / "expected.json").read_text())
+    data: dict[str, list[list[str]]] = json.loads(
+        (require_shared(EXAMPLES_DIR) / "expected.json").read_text()
+    )
     return data
 
 
