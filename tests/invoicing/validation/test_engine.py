@@ -193,3 +193,14 @@ def test_a_rule_yielding_something_else_than_an_element_still_counts(monkeypatch
     add_rule(monkeypatch, "TEST-ODD", lambda doc: [doc.root.xpath("string(cbc:ID)", namespaces=NS)])
     report = validate(INVOICE.read_bytes())
     assert [(f.rule, f.location, f.line) for f in report.findings] == [("TEST-ODD", "/Invoice", None)]
+
+
+@pytest.mark.usefixtures("only_test_rules")
+def test_a_group_naming_an_unknown_rule_fails_closed() -> None:
+    def group(doc: Doc) -> Iterator[tuple[str, Element]]:
+        yield "NO-SUCH-RULE", doc.root
+
+    GROUPS.append(group)
+    report = validate(INVOICE.read_bytes())
+    assert [(f.rule, f.severity) for f in report.findings] == [("group", Severity.FATAL)]
+    assert "NO-SUCH-RULE" in report.findings[0].message

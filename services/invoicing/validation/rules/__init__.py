@@ -45,9 +45,8 @@ def evaluate(root: Element) -> Iterator[tuple[Rule, Element] | RuleCrashed]:
             yield r, el
     for group in GROUPS:
         try:
-            pairs = list(group(doc))
-        except Exception as error:  # noqa: BLE001
+            pairs = [(REGISTRY[rule_id], el) for rule_id, el in group(doc)]
+        except Exception as error:  # noqa: BLE001  (an unknown rule id is a crash too)
             yield RuleCrashed(group.__name__, error)
             continue
-        for rule_id, el in pairs:
-            yield REGISTRY[rule_id], el
+        yield from pairs
