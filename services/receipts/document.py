@@ -22,7 +22,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Any, NoReturn, TypeVar
@@ -119,7 +119,7 @@ def is_currency(code: str) -> bool:
 
 
 def currency_digits(currency: str) -> int:
-    """Minor-unit digits of an ISO 4217 currency (2 for EUR, 0 for HUF in CLDR cash terms too)."""
+    """Minor-unit digits of a currency as CLDR records them (2 for EUR, HUF and SEK, 0 for JPY)."""
     return int(get_currency_precision(currency))
 
 
@@ -334,7 +334,10 @@ class Receipt:
             total = sum(line.amount_minor for line in self.purpose.lines)
             if total != self.amount.amount_minor:
                 _fail("purpose.lines", f"add up to {total}, not the amount {self.amount.amount_minor}")
-        if self.issued_at.year != self.series.year:
+        # The series year is the municipality's local year, which near New Year differs from the
+        # UTC year: any offset from UTC-12 to UTC+14 is accepted.
+        local_years = {(self.issued_at + timedelta(hours=hours)).year for hours in (-12, 14)}
+        if self.series.year not in local_years:
             _fail("series.year", f"is {self.series.year} but the receipt is issued in {self.issued_at.year}")
         if self.kind is ReceiptKind.CREDIT:
             if self.credits is None:

@@ -198,3 +198,13 @@ def test_construction_validates_in_python_too() -> None:
                    "purpose": Purpose("x", "y"), "amount": Money(0, "EUR")})  # fmt: skip
     with pytest.raises(ReceiptDocumentError, match="between 0"):
         Money(2**53, "EUR")
+
+
+def test_series_year_is_the_local_year_near_new_year() -> None:
+    receipt = make_receipt(year=2027)
+    # 23:30 UTC on New Year's Eve is already 2027 in Rome: series 2027 or 2026 both plausible.
+    eve = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    assert dataclasses.replace(receipt, issued_at=eve).series.year == 2027
+    assert dataclasses.replace(receipt, issued_at=eve, series=Series("DEMO", 2026)).series.year == 2026
+    with pytest.raises(ReceiptDocumentError, match="issued in 2026"):
+        dataclasses.replace(receipt, issued_at=datetime(2026, 6, 1, tzinfo=UTC))
