@@ -81,6 +81,7 @@ def _run_relay(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        print(f"{relay.name} delivering; SIGINT or SIGTERM stops it", file=sys.stderr, flush=True)
         relay.run_forever()
         return 0
     except SQLAlchemyError as error:

@@ -84,3 +84,39 @@ def test_relay_once_delivers_what_is_due(
 def test_relay_names_the_services() -> None:
     with pytest.raises(SystemExit):
         run("relay", "ledger")
+
+
+def test_standalone_relay_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert run("migrate", "payments", "--url", url) == 0
+    env = {
+        **os.environ,
+        "TESSERA_PAYMENTS_DATABASE_URL": url,
+        "TESSERA_PAYMENTS_RELAY_INTERVAL_SECONDS": "0.05",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "relay", "payments"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        started = process.stdout.readline()  # once the handlers are in place
+        assert "delivering; SIGINT or SIGTERM stops it" in started
+        time.sleep(0.3)
+        assert process.poll() is None  # still running, waiting for events
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
