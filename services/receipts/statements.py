@@ -401,6 +401,7 @@ _TAGS: dict[str, mt940.tags.Tag] = {
     "65": mt940.tags.ForwardAvailableBalance(),
 }
 _REQUIRED = ("20", "25", "28C", "60", "62")
+_MT940_AMOUNT = re.compile(r"[0-9]{1,14},[0-9]{0,3}|[0-9]{1,15}")
 _EREF = re.compile(r"(?:EREF\+|/EREF/)\s*([^/?\s][^/?\n]*)")
 _IBAN_IN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})\b")
 
@@ -409,7 +410,11 @@ _IBAN_IN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})\b")
 class _Field:
     tag: str
     line: int
-    text: str
+    parts: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.parts)
 
 
 def _mt940_fields(text: str, collector: _Collector) -> list[list[_Field]]:
@@ -421,7 +426,7 @@ def _mt940_fields(text: str, collector: _Collector) -> list[list[_Field]]:
         match = _FIELD_START.match(line)
         if match:
             tag = match.group("tag")
-            current = _Field(tag, number, line[match.end() :])
+            current = _Field(tag, number, [line[match.end() :]])
             if tag == "20" or not statements:
                 statements.append([])
             statements[-1].append(current)
@@ -432,7 +437,7 @@ def _mt940_fields(text: str, collector: _Collector) -> list[list[_Field]]:
         elif current is None:
             collector.add(number, f"text outside any field: {line[:40]!r}")
         else:
-            current.text += "\n" + line
+            current.parts.append(line)
     return statements
 
 
@@ -450,10 +455,20 @@ def _check_mt940_statement(fields: list[_Field], collector: _Collector) -> bool:
             ok = False
             continue
         try:
-            tag.parse(mt940.models.Transactions(), fld.text)
+            values = tag.parse(mt940.models.Transactions(), fld.text)
         except RuntimeError:
             collector.add(fld.line, f"field :{fld.tag}: is malformed: {fld.text[:60]!r}")
             ok = False
+            continue
+        # The package's patterns take any run of digits and commas as an amount.
+        amount = values.get("amount")
+        if amount is not None and not _MT940_AMOUNT.fullmatch(amount):
+            collector.add(fld.line, f"field :{fld.tag}: {amount[:20]!r} is not an amount (digits, one comma)")
+            ok = False
+    statement_lines = sum(1 for f in fields if f.tag == "61")
+    if statement_lines > MAX_ENTRIES:
+        collector.add(fields[0].line, f"more than {MAX_ENTRIES:,} entries in one statement")
+        ok = False
     return ok
 
 
@@ -472,9 +487,8 @@ def _mt940_statement(fields: list[_Field], collector: _Collector, entries: list[
     try:
         transactions.parse(block)
     except (RuntimeError, ValueError, InvalidOperation) as error:
-        collector.add(
-            fields[0].line, f"the statement cannot be read: {error.args[0] if error.args else error}"
-        )
+        reason = error.args[0] if isinstance(error, RuntimeError) and error.args else type(error).__name__
+        collector.add(fields[0].line, f"the statement cannot be read: {reason}")
         return
     # Read from the field itself: the package cuts the account at 35 characters.
     account = next(f.text for f in fields if f.tag == "25").strip()

@@ -270,6 +270,12 @@ def test_mt940_statement() -> None:
         (lambda t: t.replace("//2026031400002", "//2026031400001"), 8, "duplicate of entry 1"),
         (lambda t: t.replace(":86:Storno", "Storno stray"), None, None),
         (lambda t: t.replace(":28C:75/1", ":99:what"), 4, "unknown field :99:"),
+        (
+            lambda t: t.replace(":61:2603160316RC5,00", ":61:2603160316RC1,2,3"),
+            12,
+            "'1,2,3' is not an amount",
+        ),
+        (lambda t: t.replace(":62F:C260316EUR11228,20", ":62F:C260316EUR1,,2"), 14, "is not an amount"),
     ],
 )
 def test_mt940_errors_name_the_line(mutate: object, line: int | None, message: str | None) -> None:
