@@ -26,6 +26,13 @@ from services.payments.schemas import PaymentCreate, PaymentLinks, PaymentRead
 
 MAX_FORM_BYTES = 4096
 MINOR_UNIT_DIGITS = {"EUR": 2, "GBP": 2, "SEK": 2, "HUF": 2}  # ISO 4217 exponents
+# A card page must not be framed (clickjacking), cached, or leak its URL onwards; it needs no script.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
 _PAGE = Template(resources.files("services.payments").joinpath("templates/pay.html").read_text("utf-8"))
 
 
@@ -91,7 +98,7 @@ def _format_amount(payment: Payment) -> str:
 
 def _page(title: str, content: str, *, status: int, language: str | None = None) -> HTMLResponse:
     body = _PAGE.substitute(lang=html.escape(language or "en"), title=html.escape(title), content=content)
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
 def _card_form(payment: Payment, *, error: str | None = None, status: int = 200) -> HTMLResponse:

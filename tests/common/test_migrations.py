@@ -44,3 +44,23 @@ def test_url_with_a_percent_sign_survives_the_ini_file(tmp_path: Path) -> None:
     folder.mkdir()
     upgrade("payments", f"sqlite:///{tmp_path}/odd%20name/p.db")
     assert (folder / "p.db").is_file()
+
+
+@pytest.mark.parametrize("section", ["invoicing", "payments", "receipts"])
+def test_migrations_downgrade_to_nothing_and_back(section: str, db_backend: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from tests.dbtools import drop_postgres_database, migrated_url
+
+    url = migrated_url(section, db_backend, tmp_path)
+    try:
+        command.downgrade(alembic_config(section, url), "base")
+        engine = sa.create_engine(url)
+        try:
+            assert [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"] == []
+        finally:
+            engine.dispose()
+        upgrade(section, url)
+    finally:
+        if db_backend == "postgresql":
+            drop_postgres_database(url)

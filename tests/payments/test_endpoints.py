@@ -134,6 +134,8 @@ def test_hosted_page_is_a_plain_form(payments_client: TestClient, principal_head
     assert "45.00 EUR" in page.text and 'lang="fi"' in page.text
     assert "Permit &lt;b&gt;fee&lt;/b&gt;" in page.text  # the description is escaped
     assert "<script" not in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 def test_success_card_settles_records_event_and_redirects(
