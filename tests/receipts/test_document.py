@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.receipts.document import (
     CreditedReceipt,
@@ -208,3 +210,45 @@ def test_series_year_is_the_local_year_near_new_year() -> None:
     assert dataclasses.replace(receipt, issued_at=eve, series=Series("DEMO", 2026)).series.year == 2026
     with pytest.raises(ReceiptDocumentError, match="issued in 2026"):
         dataclasses.replace(receipt, issued_at=datetime(2026, 6, 1, tzinfo=UTC))
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp")),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=_TEXT,
+    description=_TEXT,
+    payer=st.one_of(st.none(), _TEXT),
+    amounts=st.lists(st.integers(min_value=0, max_value=10**9), min_size=0, max_size=5),
+    total=st.integers(min_value=1, max_value=2**53 - 1),
+    currency=st.sampled_from(["EUR", "HUF", "SEK", "JPY"]),
+    language=st.sampled_from(["en", "it", "et", "hu", "sv"]),
+)
+def test_any_valid_record_round_trips_exactly(
+    name: str,
+    description: str,
+    payer: str | None,
+    amounts: list[int],
+    total: int,
+    currency: str,
+    language: str,
+) -> None:
+    lines = tuple(LineItem(description, 1, amount, amount) for amount in amounts)
+    if lines:
+        total = sum(amounts) or 1
+        lines = lines if sum(amounts) else (LineItem(description, 1, 1, 1),)
+    receipt = dataclasses.replace(
+        make_receipt(integrity=SEALED),
+        issuer=Issuer(name, "IT00000000000", description),
+        payer=Payer(language, payer),
+        purpose=Purpose(description, "fees", None, lines),
+        amount=Money(total, currency),
+    )
+    data = receipt.canonical_bytes()
+    assert parse_receipt(data) == receipt
+    assert rfc8785.dumps(json.loads(data)) == data
