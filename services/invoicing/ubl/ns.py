@@ -26,13 +26,14 @@ def qname(prefixed: str) -> str:
 
 
 def text(el: Element | None, path: str) -> str | None:
-    """The stripped text at ``path`` below ``el``; None when the element is absent or blank."""
+    """The stripped text of the leaf element at ``path`` below ``el``; None when absent or blank."""
     if el is None:
         return None
     found = el.find(path, NS)
-    if found is None or found.text is None:
+    if found is None:
         return None
-    value = found.text.strip()
+    # The string value, as XPath and Schematron read it: a comment cannot cut "1<!---->161.60" short.
+    value = "".join(str(piece) for piece in found.itertext()).strip()
     return value or None
 
 

@@ -22,7 +22,9 @@ expected for the archive copy and only for it: the supplier's original bytes are
 whose ``status`` is one of :class:`SealStatus`. It accepts a signature only at the UBL location
 above, only if one of its references covers the whole document (``URI=""``, enveloped), and
 only with the transforms Tessera understands; this defeats signature wrapping, where a valid
-signature over one part is shown beside altered content.
+signature over one part is shown beside altered content. Comments and processing instructions
+are outside what a signature covers: the archive copy carries none, and a document holding any
+is refused rather than reported intact.
 
 Errors::
 
@@ -273,6 +275,7 @@ class Sealer:
             raise NotSealable("cannot seal this document: its root element carries an Id attribute")
         if root.find(".//ds:Signature[@Id='placeholder']", NS) is not None:
             raise NotSealable("cannot seal this document: it holds a ds:Signature with the Id 'placeholder'")
+        _drop_comments_and_instructions(root)
         signing_time = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
         if not self.certificate.not_valid_before_utc <= signing_time <= self.certificate.not_valid_after_utc:
             raise SealKeyError(
@@ -354,6 +357,26 @@ def _create_development_seal(key_path: Path, certificate_path: Path) -> None:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key_pem)
     certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _drop_comments_and_instructions(root: Element) -> None:
+    """Remove comments and processing instructions inside ``root``, keeping the text around them.
+
+    The canonical form a signature covers leaves them out, so in a signed file they could be
+    changed or added unnoticed (``1<!---->161.60`` reads as "1" to a careless reader); the
+    archive copy carries none, and :func:`verify_seal` refuses a document that has any.
+    """
+    for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        parent = node.getparent()
+        if parent is None:
+            continue
+        if node.tail:
+            previous = node.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + node.tail
+            else:
+                parent.text = (parent.text or "") + node.tail
+        parent.remove(node)
 
 
 def _add_signature_placeholder(root: Element) -> None:
@@ -532,6 +555,13 @@ def verify_seal(data: bytes, *, trusted_certs: Sequence[x509.Certificate] = ()) 
     problem = _coverage_problem(signature)
     if problem is not None:
         return SealVerification(SealStatus.INVALID, problem, **who)  # type: ignore[arg-type]
+    if next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None:
+        return SealVerification(
+            SealStatus.INVALID,
+            "the document holds comments or processing instructions, which no signature covers "
+            "and which can disguise a change",
+            **who,  # type: ignore[arg-type]
+        )
     claimed = _signing_time(signature)
     return _verify(root, signature, certificate, claimed, who, trusted_certs)
 

@@ -123,3 +123,14 @@ def test_the_official_examples_all_give_their_number_date_and_totals() -> None:
         for attachment in facts.attachments:
             if attachment.embedded:
                 assert attachment.size is not None and attachment.size > 0, path.name
+
+
+def test_a_comment_inside_a_value_does_not_cut_it_short() -> None:
+    facts = read_facts(
+        _invoice(
+            "<cbc:ID>A<!-- x -->-7</cbc:ID><cac:LegalMonetaryTotal>"
+            "<cbc:PayableAmount>1<!---->161.60</cbc:PayableAmount></cac:LegalMonetaryTotal>"
+        )
+    )
+    assert facts.invoice_number == "A-7"
+    assert facts.amount_due == Decimal("1161.60")

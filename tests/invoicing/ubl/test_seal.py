@@ -472,3 +472,20 @@ def test_a_later_signature_by_someone_else_is_what_gets_checked(
     verdict = verify_seal(resealed, trusted_certs=[sealer.certificate])
     assert verdict.status is SealStatus.UNTRUSTED
     assert verdict.certificate_subject == "CN=Fonteinbeheer Oost B.V. e-invoicing"
+
+
+def test_comments_are_left_out_of_the_seal_and_refused_when_added(sealer: Sealer) -> None:
+    """Canonical XML without comments cannot see them: "1<!---->161.60" must not pass as intact."""
+    original = SERVICES_INVOICE.read_bytes().replace(
+        b"<cbc:Note>Quarterly", b"<!-- supplier remark --><?tool hint?><cbc:Note>Quarterly"
+    )
+    result = sealer.seal(original, now=NOW)
+    assert b"supplier remark" not in result.sealed and b"<?tool" not in result.sealed
+    assert result.original_sha256 == hashlib.sha256(original).hexdigest()
+    assert read_facts(parse(result.sealed)).invoice_number == "GM-2026-117"
+    assert verify_seal(result.sealed, trusted_certs=[sealer.certificate]).intact
+
+    split = result.sealed.replace(b">1161.60</cbc:PayableAmount>", b">1<!---->161.60</cbc:PayableAmount>")
+    verdict = verify_seal(split, trusted_certs=[sealer.certificate])
+    assert verdict.status is SealStatus.INVALID
+    assert "comments" in verdict.message
