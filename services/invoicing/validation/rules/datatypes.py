@@ -15,7 +15,7 @@ everything after the first '.', so trailing spaces count too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 
 from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules._tree import tree
@@ -86,13 +86,13 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: tags come from documents
 def _is_amount(tag: str) -> bool:
     local = _local(tag)
     return local.endswith("Amount") and not local.endswith("PriceAmount")
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: tags come from documents
 def _is_binary_object(tag: str) -> bool:
     return _local(tag).endswith("BinaryObject")
 

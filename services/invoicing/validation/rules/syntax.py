@@ -8,7 +8,9 @@ document root for most, and every element of a name for the others (``cac:Paymen
 invoice line, ...). One finding per context element that breaks the rule, located at that element.
 
 A count is skipped when the document holds no more elements of the counted name than the limit, in all
-(the shared element index answers that at no cost), so a typical invoice costs a few dictionary lookups.
+or under a parent of the name the path asks for (the shared walk, :mod:`._tree`, answers both at no
+cost), so a typical invoice costs a few dictionary lookups per rule. Otherwise the elements are followed
+up the path to their context, and counted there.
 """
 
 from __future__ import annotations
@@ -160,14 +162,6 @@ def _children(nodes: Iterable[Element], tag: str) -> list[Element]:
 def _at(el: Element, path: tuple[str, ...]) -> list[Element]:
     nodes = [el]
     for tag in path:
-        nodes = _children(nodes, tag)
-    return nodes
-
-
-def _from_root(root: Element, index: dict[str, list[Element]], path: tuple[str, ...]) -> list[Element]:
-    """The elements at ``path`` below the document root, starting from the index, not the root's children."""
-    nodes = [el for el in index.get(path[0], ()) if el.getparent() is root]
-    for tag in path[1:]:
         nodes = _children(nodes, tag)
     return nodes
 
