@@ -19,6 +19,7 @@ from typing import Final
 
 from lxml import etree
 
+from services.invoicing.ubl.facts import InvoiceFacts
 from services.invoicing.ubl.lifecycle import (
     ACTION_LIST_ID,
     REASON_LIST_ID,
@@ -66,6 +67,34 @@ class InvoiceReference:
     """BT-3 Invoice type code (UNCL 1001, e.g. 380 invoice, 381 credit note)."""
     issue_date: dt.date | None = None
     """BT-2 Invoice issue date, optional."""
+
+
+def supplier_party(facts: InvoiceFacts) -> ResponseParty:
+    """The receiver of a response: the seller of the invoice (BT-34, BT-27, first BT-29).
+
+    Raises :class:`ResponseError` when the invoice gives no electronic address (BT-34) with its
+    scheme or no seller name, since a response cannot be addressed without them.
+    """
+    address = facts.seller_electronic_address
+    if address is None or address.scheme is None:
+        raise ResponseError("the invoice gives no seller electronic address with its scheme (BT-34, BT-34-1)")
+    if facts.seller_name is None:
+        raise ResponseError("the invoice gives no seller name (BT-27)")
+    identifier = next((i for i in facts.seller_identifiers if i.scheme is not None), None)
+    return ResponseParty(
+        endpoint_id=address.value,
+        endpoint_scheme=address.scheme,
+        name=facts.seller_name,
+        identifier=identifier.value if identifier else None,
+        identifier_scheme=identifier.scheme if identifier else None,
+    )
+
+
+def invoice_reference(facts: InvoiceFacts) -> InvoiceReference:
+    """The reference to the invoice (BT-1, BT-3, BT-2); :class:`ResponseError` without BT-1 or BT-3."""
+    if facts.invoice_number is None or facts.type_code is None:
+        raise ResponseError("the invoice gives no number (BT-1) or no type code (BT-3)")
+    return InvoiceReference(facts.invoice_number, facts.type_code, facts.issue_date)
 
 
 def _required(value: str | None, what: str) -> str:

@@ -153,3 +153,12 @@ def test_sign_never_overwrites_the_original_and_refuses_non_invoices(
     assert run("seal", "sign", str(order), "-o", str(tmp_path / "x.xml"), "--data-dir", str(data_dir)) == 2
     assert "cannot seal" in capsys.readouterr().err
     assert not (tmp_path / "x.xml").exists()
+
+
+def test_the_tessera_entry_point_accepts_the_module() -> None:
+    from services.cli import build_parser
+
+    parser = build_parser(("services.invoicing.ubl.cli",))
+    args = parser.parse_args(["seal", "verify", "invoice.xml", "--trust", "a.pem", "--trust", "b.pem"])
+    assert args.func is cli.run_verify
+    assert args.trust == [Path("a.pem"), Path("b.pem")]

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
+from services.invoicing.ubl.facts import read_facts
 from services.invoicing.ubl.lifecycle import InvoiceStatus, StatusAction, StatusReason
 from services.invoicing.ubl.ns import NS
 from services.invoicing.ubl.response import (
@@ -14,9 +15,12 @@ from services.invoicing.ubl.response import (
     ResponseError,
     ResponseParty,
     build_invoice_response,
+    invoice_reference,
+    supplier_party,
 )
 from services.invoicing.validation import xsd
-from tests.invoicing.ubl.support import require_schemas
+from services.invoicing.validation.parser import parse
+from tests.invoicing.ubl.support import MUNICIPAL_INVOICE, SERVICES_INVOICE, require_schemas
 
 MUNICIPALITY = ResponseParty(
     "00000001001234567000", "0190", "Gemeente Deventer", "00000001001234567000", "0190"
@@ -143,3 +147,20 @@ def test_unknown_status_is_a_clear_error() -> None:
 def test_bad_input_is_a_clear_error(extra: dict[str, object], message: str) -> None:
     with pytest.raises(ResponseError, match=message):
         _build(InvoiceStatus.ACCEPTED, **extra)
+
+
+def test_receiver_and_reference_come_from_the_invoice_facts() -> None:
+    facts = read_facts(parse(SERVICES_INVOICE.read_bytes()))
+    assert supplier_party(facts) == ResponseParty(
+        "30123456", "0106", "Fonteinbeheer Oost B.V.", "8712345000004", "0088"
+    )
+    assert invoice_reference(facts) == INVOICE
+    data = _build(InvoiceStatus.RECEIVED, receiver=supplier_party(facts), invoice=invoice_reference(facts))
+    assert _xsd_errors(data) == []
+
+
+def test_an_invoice_without_seller_address_cannot_be_answered() -> None:
+    facts = read_facts(parse(MUNICIPAL_INVOICE.read_bytes()))
+    with pytest.raises(ResponseError, match="BT-34"):
+        supplier_party(facts)
+    assert invoice_reference(facts).number == "TS-2026-0042"
