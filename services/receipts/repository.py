@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.receipts.models import Receipt
@@ -18,9 +19,17 @@ def get_by_payment(session: Session, payment_id: uuid.UUID) -> Receipt | None:
     return session.scalars(select(Receipt).where(Receipt.payment_id == payment_id)).one_or_none()
 
 
-def add(session: Session, receipt: Receipt) -> Receipt:
-    session.add(receipt)
-    session.flush()
+def add_unless_duplicate(session: Session, receipt: Receipt) -> Receipt:
+    """Insert ``receipt``, or return the receipt its payment already has (a concurrent insert
+    won the unique constraint on payment_id; only the savepoint is rolled back)."""
+    try:
+        with session.begin_nested():
+            session.add(receipt)
+    except IntegrityError:
+        existing = get_by_payment(session, receipt.payment_id)
+        if existing is None:
+            raise
+        return existing
     return receipt
 
 

@@ -34,7 +34,7 @@ def record_receipt(session: Session, *, data: PaymentSucceededData) -> Receipt:
     existing = repository.get_by_payment(session, data.payment_id)
     if existing is not None:
         return existing
-    return repository.add(
+    return repository.add_unless_duplicate(
         session,
         Receipt(
             id=uuid.uuid4(),

@@ -135,6 +135,30 @@ def test_concurrent_duplicates_make_one_receipt(receipts_settings: Any) -> None:
         assert counts(clients[0]) == (1, 1)
 
 
+def test_concurrent_events_for_one_payment_make_one_receipt(receipts_settings: Any) -> None:
+    payment_id = uuid.uuid4()
+    bodies = [paid_event(payment_id).encode() for _ in range(4)]  # four distinct event ids
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    with ExitStack() as stack:
+        clients = [stack.enter_context(TestClient(create_app(receipts_settings))) for _ in range(4)]
+        for client in clients:
+            assert client.post("/webhooks/events", content=b"{}").status_code == 401  # build routes first
+
+        def post(client: TestClient, body: bytes) -> None:
+            barrier.wait()
+            statuses.append(deliver(client, body).status_code)
+
+        threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, bodies, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert statuses == [200] * 4
+        assert counts(clients[0]) == (1, 4)
+
+
 @pytest.mark.parametrize(
     ("tamper", "code"),
     [
