@@ -15,7 +15,6 @@ everything after the first '.', so trailing spaces count too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 
 from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules._tree import tree
@@ -82,21 +81,6 @@ RULES = [
 ]
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-@lru_cache(maxsize=4096)  # bounded: tags come from documents
-def _is_amount(tag: str) -> bool:
-    local = _local(tag)
-    return local.endswith("Amount") and not local.endswith("PriceAmount")
-
-
-@lru_cache(maxsize=4096)  # bounded: tags come from documents
-def _is_binary_object(tag: str) -> bool:
-    return _local(tag).endswith("BinaryObject")
-
-
 def _in_price_discount(el: Element) -> bool:
     """True inside a cac:Price that has a cac:AllowanceCharge (``ancestor::cac:Price/cac:AllowanceCharge``)."""
     return any(
@@ -115,12 +99,13 @@ def _too_precise(el: Element) -> bool:
 def data_type_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     """UBL-DT breaches from the shared walk: amounts and binary objects by tag, attributes by name."""
     shared = tree(doc)
+    # A qualified tag ends with the local name, so its ending can be tested on the tag as it is.
     for tag, elements in shared.elements.items():
-        if _is_amount(tag):
+        if tag.endswith("Amount") and not tag.endswith("PriceAmount"):
             for el in elements:
                 if _too_precise(el) and not _in_price_discount(el):
                     yield "UBL-DT-01", el
-        elif _is_binary_object(tag):
+        elif tag.endswith("BinaryObject"):
             for el in elements:
                 if el.get("mimeCode") is None:
                     yield "UBL-DT-06", el
