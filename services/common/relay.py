@@ -85,6 +85,12 @@ class _Claimed:
 
 
 class Relay:
+    """Delivers one service database's outbox; see the module docstring for a round.
+
+    ``client`` sends the webhooks (its own timeout bounds each attempt; ``timeout_seconds`` must
+    match it, as it sizes the lease); ``clock`` is injectable so tests can move time.
+    """
+
     def __init__(
         self,
         *,
@@ -95,7 +101,7 @@ class Relay:
         client: httpx.Client,
         batch_size: int = 20,
         interval_seconds: float = 1.0,
-        timeout_seconds: float = 10.0,  # the client's own timeout: sizes the lease
+        timeout_seconds: float = 10.0,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,
         name: str | None = None,
@@ -114,7 +120,7 @@ class Relay:
         self.timeout_seconds = timeout_seconds
         self.backoff = backoff or Backoff()
         self.clock = clock
-        self.name = name or f"{service}-relay-{uuid.uuid4().hex[:8]}"
+        self.name = (name or f"{service}-relay-{uuid.uuid4().hex[:8]}")[:80]  # + claim id fits leased_by
         # Long enough for a whole batch of slow subscribers, so a live relay never loses its lease.
         self.lease = timedelta(seconds=batch_size * timeout_seconds + 60)
         self._stop = threading.Event()

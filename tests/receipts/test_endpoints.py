@@ -213,3 +213,10 @@ def test_other_event_types_are_acknowledged_and_ignored(receipts_client: TestCli
     response = deliver(receipts_client, event.encode())
     assert response.status_code == 200 and response.json()["outcome"] == "ignored"
     assert counts(receipts_client) == (0, 1)
+
+
+def test_oversized_delivery_is_refused_before_reading_it_all(receipts_client: TestClient) -> None:
+    body = b"{" + b" " * (1024 * 1024) + b"}"
+    response = deliver(receipts_client, body)
+    assert response.status_code == 413 and response.json()["code"] == "webhook_too_large"
+    assert counts(receipts_client) == (0, 0)
