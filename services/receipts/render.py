@@ -31,7 +31,8 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TableBordersLayout, TableHeadingsDisplay, XPos, YPos
+from fpdf.fonts import FontFace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -222,7 +223,7 @@ class _ReceiptPdf(FPDF):
 
     def text_line(self, text: str, *, size: float = 10, bold: bool = False, height: float = 5.5) -> None:
         self.set_font("DejaVu", "B" if bold else "", size)
-        self.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def pairs(self, rows: Sequence[tuple[str, str]], *, label_width: float = 52, mono: bool = False) -> None:
         for label, value in rows:
@@ -231,7 +232,7 @@ class _ReceiptPdf(FPDF):
             self.cell(label_width, 5.5, label)
             self.set_text_color(0, 0, 0)
             self.set_font("DejaVuMono" if mono else "DejaVu", "", 8 if mono else 10)
-            self.multi_cell(0, 5.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 5.5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def qr(self, url: str, x: float, y: float, size: float) -> None:
         """The QR code as filled rectangles: vector, sharp at any zoom, no image to embed."""
@@ -282,19 +283,21 @@ def render_pdf(
 
     if view.lines:
         pdf.ln(3)
-        widths = (pdf.epw - 18 - 34 - 34, 18, 34, 34)
         headings = (view.labels["description"], view.labels["quantity"], view.labels["unit_amount"],
                     view.labels["line_amount"])  # fmt: skip
-        pdf.set_font("DejaVu", "B", 9)
-        for width, heading, align in zip(widths, headings, "LRRR", strict=True):
-            pdf.cell(width, 6, heading, border="B", align=align)
-        pdf.ln()
         pdf.set_font("DejaVu", "", 9.5)
-        for line in view.lines:
-            values = (line.description, line.quantity, line.unit, line.amount)
-            for width, value, align in zip(widths, values, "LRRR", strict=True):
-                pdf.cell(width, 6, value, border="B", align=align)
-            pdf.ln()
+        # A table wraps long descriptions and repeats its headings on each new page.
+        with pdf.table(
+            col_widths=(pdf.epw - 86, 18, 34, 34),
+            text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            headings_style=FontFace(emphasis="BOLD", size_pt=9),
+            line_height=5.5,
+            repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE,
+        ) as table:
+            table.row(headings)
+            for line in view.lines:
+                table.row((line.description, line.quantity, line.unit, line.amount))
     pdf.ln(4)
     pdf.text_line(f"{view.total_label}: {view.total}", size=14, bold=True, height=7)
     pdf.text_line(f"{view.labels['vat']}: {view.vat_note}", size=9)

@@ -16,7 +16,16 @@ from pypdf import PdfReader
 
 from services.receipts import i18n
 from services.receipts.chain import SealedReceipt, seal
-from services.receipts.document import CreditedReceipt, Payer, parse_receipt
+from services.receipts.document import (
+    MAX_LINE_ITEMS,
+    MAX_TEXT,
+    CreditedReceipt,
+    LineItem,
+    Money,
+    Payer,
+    Purpose,
+    parse_receipt,
+)
 from services.receipts.render import (
     RECEIPT_ATTACHMENT,
     SIGNATURE_ATTACHMENT,
@@ -180,3 +189,24 @@ def test_pdf_render_time_per_receipt() -> None:
     print(f"PDF render: {each * 1e3:.0f} ms per receipt")
     # Background work, but a bound catches a regression by an order of magnitude.
     assert each < 3.0
+
+
+def test_long_receipt_wraps_and_breaks_pages() -> None:
+    long_text = "Occupazione di suolo pubblico per dehors stagionale, via Garibaldi " * 7
+    lines = tuple(
+        LineItem(f"{n}. {long_text.strip()}"[:MAX_TEXT], 1, 100, 100) for n in range(1, MAX_LINE_ITEMS + 1)
+    )
+    receipt = dataclasses.replace(
+        make_receipt(language="it"),
+        purpose=Purpose(long_text.strip()[:MAX_TEXT], "public_land", None, lines),
+        amount=Money(100 * MAX_LINE_ITEMS, "EUR"),
+    )
+    sealed = seal(receipt, previous=None, signer=SIGNER)
+    pdf = render_pdf(sealed, base_url=BASE)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 5
+    text = spaces("\n".join(page.extract_text() for page in reader.pages))
+    assert "200. Occupazione" in text and "Totale pagato: 200,00 €" in text
+    # Headings repeat on each page of the table.
+    assert sum("Prezzo unitario" in page.extract_text() for page in reader.pages) >= 5
+    assert _attachments(pdf)[RECEIPT_ATTACHMENT] == sealed.canonical
