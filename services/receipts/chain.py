@@ -196,6 +196,34 @@ def _check_credit(
     return None
 
 
+def check_record(
+    stored: StoredReceipt, verifier: ReceiptVerifier, *, position: int = 1
+) -> tuple[Receipt | None, BrokenLink | None]:
+    """One record on its own (what the public verification page shows): the canonical form of a
+    valid receipt, whose stored hash is the hash of its bytes, signed by a known key. Returns the
+    receipt when it passes, else what is wrong (and the receipt, when it could be read)."""
+    try:
+        receipt = parse_receipt(stored.canonical)
+    except ReceiptDocumentError as error:
+        return None, _broken(position, None, BreakReason.NOT_A_RECEIPT, str(error))
+    actual_hash = record_hash(stored.canonical)
+    if actual_hash != stored.record_hash:
+        detail = f"its bytes hash to {actual_hash}, not the stored {stored.record_hash}"
+        return receipt, _broken(position, receipt, BreakReason.ALTERED_CONTENT, detail)
+    integrity = receipt.integrity
+    assert integrity is not None  # parse_receipt reads only sealed records
+    check = verifier.check(
+        integrity.key_id, integrity.signature_algorithm, bytes.fromhex(actual_hash), stored.signature
+    )
+    if check is SignatureCheck.UNKNOWN_KEY:
+        detail = f"signed with unknown key {integrity.key_id}"
+        return receipt, _broken(position, receipt, BreakReason.UNKNOWN_KEY, detail)
+    if check is not SignatureCheck.VALID:
+        detail = f"the signature does not verify with key {integrity.key_id}"
+        return receipt, _broken(position, receipt, BreakReason.BAD_SIGNATURE, detail)
+    return receipt, None
+
+
 def verify_chain(records: Iterable[StoredReceipt], verifier: ReceiptVerifier) -> ChainVerdict:
     """Check one series given in number order; stop at the first broken link.
 
@@ -216,40 +244,13 @@ def verify_chain(records: Iterable[StoredReceipt], verifier: ReceiptVerifier) ->
         return ChainVerdict(series, checked, link, expected_previous)
 
     for position, stored in enumerate(records, start=1):
-        try:
-            receipt = parse_receipt(stored.canonical)
-        except ReceiptDocumentError as error:
-            return verdict(_broken(position, None, BreakReason.NOT_A_RECEIPT, str(error)))
-        actual_hash = record_hash(stored.canonical)
-        if actual_hash != stored.record_hash:
-            return verdict(
-                _broken(
-                    position,
-                    receipt,
-                    BreakReason.ALTERED_CONTENT,
-                    f"its bytes hash to {actual_hash}, not the stored {stored.record_hash}",
-                )
-            )
+        receipt, link = check_record(stored, verifier, position=position)
+        if link is not None:
+            return verdict(link)
+        assert receipt is not None
         integrity = receipt.integrity
         assert integrity is not None  # parse_receipt reads only sealed records
-        check = verifier.check(
-            integrity.key_id, integrity.signature_algorithm, bytes.fromhex(actual_hash), stored.signature
-        )
-        if check is SignatureCheck.UNKNOWN_KEY:
-            return verdict(
-                _broken(
-                    position, receipt, BreakReason.UNKNOWN_KEY, f"signed with unknown key {integrity.key_id}"
-                )
-            )
-        if check is not SignatureCheck.VALID:
-            return verdict(
-                _broken(
-                    position,
-                    receipt,
-                    BreakReason.BAD_SIGNATURE,
-                    f"the signature does not verify with key {integrity.key_id}",
-                )
-            )
+        actual_hash = stored.record_hash
         if series is None:
             series = receipt.series
         elif receipt.series != series:

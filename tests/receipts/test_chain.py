@@ -16,6 +16,7 @@ from services.receipts.chain import (
     SealedReceipt,
     SealError,
     StoredReceipt,
+    check_record,
     record_hash,
     seal,
     verify_chain,
@@ -214,3 +215,14 @@ def test_sign_and_chain_cost_per_receipt() -> None:
     )
     # Generous bound for a shared 2-core machine: issuing must never be the slow part of a payment.
     assert sealed_each < 0.02 and verified_each < 0.02
+
+
+def test_single_record_check_for_the_verification_page() -> None:
+    record = stored(build_series(1))[0]
+    receipt, problem = check_record(record, VERIFIER)
+    assert problem is None and receipt is not None and receipt.number == 1
+    forged = dataclasses.replace(record, signature=bytes(64))
+    receipt, problem = check_record(forged, VERIFIER)
+    assert receipt is not None and problem is not None and problem.reason is BreakReason.BAD_SIGNATURE
+    receipt, problem = check_record(dataclasses.replace(record, canonical=b"{}"), VERIFIER)
+    assert receipt is None and problem is not None and problem.reason is BreakReason.NOT_A_RECEIPT
