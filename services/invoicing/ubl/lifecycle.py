@@ -64,8 +64,8 @@ TRANSITIONS: Final[dict[InvoiceStatus, frozenset[InvoiceStatus]]] = {
 
 FINAL_STATUSES: Final = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
 
-# Statuses that tell the supplier something is wrong must say what: the earlier Peppol rule
-# OP-0111-R009 required a clarification code for CA, UQ and RE; Tessera keeps that requirement.
+# Statuses that tell the supplier something is wrong must say what: Peppol rule PEPPOL-T111-R001
+# (fatal) requires a clarification code (reason or action) with CA, UQ and RE.
 REASON_REQUIRED: Final = frozenset({_S.UNDER_QUERY, _S.CONDITIONALLY_ACCEPTED, _S.REJECTED})
 
 
@@ -106,7 +106,9 @@ class StatusReason(StrEnum):
     NOT_RECOGNIZED = "UNR"
     FINANCE_TERMS_INCORRECT = "FIN"
     PARTIALLY_PAID = "PPD"
+    """The newest code of the list, only meaningful with PD."""
     OTHER = "OTH"
+    """Needs a text saying what (PEPPOL-T111-R002)."""
 
 
 class StatusAction(StrEnum):

@@ -30,11 +30,23 @@ from services.invoicing.ubl.lifecycle import (
     StatusReason,
 )
 from services.invoicing.ubl.ns import APPLICATION_RESPONSE_NS, NS, Element, qname
+from services.invoicing.validation.rules.codelist_data import (
+    BR_CL_01_CREDIT_NOTE,
+    BR_CL_01_INVOICE,
+    BR_CL_10,
+    BR_CL_25,
+)
 
 CUSTOMIZATION_ID: Final = "urn:fdc:peppol.eu:poacc:trns:invoice_response:3"
 PROFILE_ID: Final = "urn:fdc:peppol.eu:poacc:bis:invoice_response:3"
 DOCUMENT_TYPE_LIST_ID: Final = "UNCL1001"
 _NSMAP: Final = {None: APPLICATION_RESPONSE_NS, "cac": NS["cac"], "cbc": NS["cbc"]}
+# The code lists Peppol checks (PEPPOL-T111-B00902, B01201, B04201), taken from the validator's
+# EN 16931 lists: EAS for electronic addresses, ISO 6523 ICD for party identifiers, and the
+# UNCL 1001 codes an invoice or credit note may carry as its type (BT-3).
+_EAS: Final = BR_CL_25
+_ICD: Final = BR_CL_10
+_INVOICE_TYPE_CODES: Final = BR_CL_01_INVOICE | BR_CL_01_CREDIT_NOTE
 
 
 class ResponseError(ValueError):
@@ -112,13 +124,20 @@ def _add(parent: Element, name: str, value: str, **attributes: str) -> Element:
     return child
 
 
+def _coded(value: str | None, codes: frozenset[str], what: str, list_name: str) -> str:
+    code = _required(value, what)
+    if code not in codes:
+        raise ResponseError(f"{what} {code!r} is not a code of the {list_name} list")
+    return code
+
+
 def _party(parent: Element, name: str, party: ResponseParty, role: str) -> None:
     element = etree.SubElement(parent, qname(name))
     _add(
         element,
         "cbc:EndpointID",
         _required(party.endpoint_id, f"the {role}'s electronic address"),
-        schemeID=_required(party.endpoint_scheme, f"the {role}'s electronic address scheme"),
+        schemeID=_coded(party.endpoint_scheme, _EAS, f"the {role}'s electronic address scheme", "EAS"),
     )
     if party.identifier is not None:
         identification = etree.SubElement(element, qname("cac:PartyIdentification"))
@@ -126,7 +145,7 @@ def _party(parent: Element, name: str, party: ResponseParty, role: str) -> None:
             identification,
             "cbc:ID",
             _required(party.identifier, f"the {role}'s identifier"),
-            schemeID=_required(party.identifier_scheme, f"the {role}'s identifier scheme"),
+            schemeID=_coded(party.identifier_scheme, _ICD, f"the {role}'s identifier scheme", "ISO 6523 ICD"),
         )
     legal = etree.SubElement(element, qname("cac:PartyLegalEntity"))
     _add(legal, "cbc:RegistrationName", _required(party.name, f"the {role}'s name"))
@@ -148,8 +167,10 @@ def build_invoice_response(
     """The Invoice Response document for ``status``, as UTF-8 XML bytes.
 
     ``reasons`` and ``actions`` become one ``cac:Status`` each (reasons first); ``note`` is the
-    ``cbc:StatusReason`` of the first (or of a ``cac:Status`` of its own when no code is given).
-    CA, UQ and RE need at least one reason or action. Raises :class:`ResponseError` on bad input.
+    ``cbc:StatusReason`` of the first and of any OTH one (or of a ``cac:Status`` of its own when
+    no code is given). CA, UQ and RE need at least one reason or action (PEPPOL-T111-R001), OTH
+    needs a note, PPD goes with PD only; schemes and the type code must come from their code
+    lists. Raises :class:`ResponseError` on bad input.
     """
     try:
         status = InvoiceStatus(status)
@@ -162,6 +183,10 @@ def build_invoice_response(
             f"status {status} needs at least one reason ({REASON_LIST_ID}) or action ({ACTION_LIST_ID}) code"
         )
     note = note.strip() if note is not None and note.strip() else None
+    if StatusReason.PARTIALLY_PAID in reason_codes and status is not InvoiceStatus.PAID:
+        raise ResponseError(f"the reason PPD (partially paid) goes with status PD, not {status}")
+    if (StatusReason.OTHER in reason_codes or StatusAction.OTHER in action_codes) and note is None:
+        raise ResponseError("the code OTH needs a note saying what it is (PEPPOL-T111-R002)")
 
     root = etree.Element(qname("ar:ApplicationResponse"), nsmap=_NSMAP)  # type: ignore[arg-type]
     _add(root, "cbc:CustomizationID", CUSTOMIZATION_ID)
@@ -181,7 +206,7 @@ def build_invoice_response(
     for index, (code, list_id) in enumerate(codes):
         status_element = etree.SubElement(response, qname("cac:Status"))
         _add(status_element, "cbc:StatusReasonCode", code, listID=list_id)
-        if index == 0 and note is not None:
+        if note is not None and (index == 0 or code == StatusReason.OTHER.value):
             _add(status_element, "cbc:StatusReason", note)
     if not codes and note is not None:
         _add(etree.SubElement(response, qname("cac:Status")), "cbc:StatusReason", note)
@@ -193,7 +218,7 @@ def build_invoice_response(
     _add(
         reference,
         "cbc:DocumentTypeCode",
-        _required(invoice.type_code, "the invoice type code (BT-3)"),
+        _coded(invoice.type_code, _INVOICE_TYPE_CODES, "the invoice type code (BT-3)", "UNCL 1001 invoice"),
         listID=DOCUMENT_TYPE_LIST_ID,
     )
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)

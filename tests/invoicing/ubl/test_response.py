@@ -142,6 +142,11 @@ def test_unknown_status_is_a_clear_error() -> None:
         ({"sender": ResponseParty("1", "0190", "X", identifier="7")}, "sender's identifier scheme"),
         ({"reasons": ["NOPE"]}, "unknown code"),
         ({"note": "bell \x07"}, "characters XML cannot carry"),
+        ({"receiver": ResponseParty("1", "XX", "X")}, "not a code of the EAS list"),
+        ({"sender": ResponseParty("1", "0190", "X", "7", "VAT")}, "ISO 6523 ICD"),
+        ({"invoice": InvoiceReference("A", "999")}, "UNCL 1001"),
+        ({"reasons": [StatusReason.PARTIALLY_PAID]}, "goes with status PD"),
+        ({"actions": [StatusAction.OTHER]}, "OTH needs a note"),
     ],
 )
 def test_bad_input_is_a_clear_error(extra: dict[str, object], message: str) -> None:
@@ -164,3 +169,18 @@ def test_an_invoice_without_seller_address_cannot_be_answered() -> None:
     with pytest.raises(ResponseError, match="BT-34"):
         supplier_party(facts)
     assert invoice_reference(facts).number == "TS-2026-0042"
+
+
+def test_partially_paid_and_other_codes() -> None:
+    data = _build(
+        InvoiceStatus.PAID,
+        reasons=[StatusReason.PARTIALLY_PAID, StatusReason.OTHER],
+        note="Paid 900.00 of 1161.60; the rest after the repair is checked.",
+    )
+    assert _xsd_errors(data) == []
+    statuses = etree.fromstring(data).findall("cac:DocumentResponse/cac:Response/cac:Status", NS)
+    # The note explains the OTH code too (PEPPOL-T111-R002).
+    assert [s.findtext("cbc:StatusReason", namespaces=NS) for s in statuses] == [
+        "Paid 900.00 of 1161.60; the rest after the repair is checked.",
+        "Paid 900.00 of 1161.60; the rest after the repair is checked.",
+    ]
