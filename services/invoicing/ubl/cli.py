@@ -77,12 +77,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sign.set_defaults(func=run_sign)
 
 
+class _UsageError(Exception):
+    pass
+
+
 def _data_dir(given: Path | None) -> Path:
     if given is not None:
         return given
     from services.common.settings import CommonSettings
 
-    return CommonSettings().data_dir
+    try:
+        return CommonSettings().data_dir
+    except ValueError as error:  # pydantic's ValidationError: a malformed TESSERA_* variable
+        raise _UsageError(f"the settings cannot be read ({error}); give --data-dir") from None
 
 
 def _error(message: str) -> int:
@@ -131,7 +138,10 @@ def run_verify(args: argparse.Namespace) -> int:
     data = _read(args.file)
     if isinstance(data, str):
         return _error(data)
-    trusted = _trusted(args)
+    try:
+        trusted = _trusted(args)
+    except _UsageError as error:
+        return _error(str(error))
     if isinstance(trusted, str):
         return _error(trusted)
     verdict = verify_seal(data, trusted_certs=trusted)
@@ -181,7 +191,7 @@ def run_sign(args: argparse.Namespace) -> int:
         return _error(data)
     try:
         sealed = _sealer(args).seal(data)
-    except SealError as error:
+    except (SealError, _UsageError) as error:
         return _error(str(error))
     partial = output.with_name(output.name + ".partial")
     try:

@@ -162,3 +162,16 @@ def test_the_tessera_entry_point_accepts_the_module() -> None:
     args = parser.parse_args(["seal", "verify", "invoice.xml", "--trust", "a.pem", "--trust", "b.pem"])
     assert args.func is cli.run_verify
     assert args.trust == [Path("a.pem"), Path("b.pem")]
+
+
+def test_default_data_dir_comes_from_the_settings(
+    tmp_path: Path, sealer: Sealer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sealed = tmp_path / "sealed.xml"
+    sealed.write_bytes(sealer.seal(SERVICES_INVOICE.read_bytes()).sealed)
+    monkeypatch.setenv("TESSERA_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert run("seal", "verify", str(sealed)) == 1  # no development seal there: untrusted
+    assert "untrusted" in capsys.readouterr().out
+    monkeypatch.setenv("TESSERA_ENV", "not-an-environment")
+    assert run("seal", "verify", str(sealed)) == 2
+    assert "give --data-dir" in capsys.readouterr().err
