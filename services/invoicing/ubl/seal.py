@@ -469,6 +469,11 @@ def _transforms(reference: Element) -> list[str]:
 
 def _coverage_problem(signature: Element) -> str | None:
     """Why the references of ``signature`` do not cover the whole document, or None when they do."""
+    for properties in signature.iterfind("ds:Object/xades:QualifyingProperties", NS):
+        # XAdES: the signed properties name the signature they qualify (ETSI EN 319 132-1, 4.3.1).
+        signature_id = signature.get("Id")
+        if signature_id is None or properties.get("Target") != f"#{signature_id}":
+            return "the XAdES qualifying properties do not name this signature as their target"
     references = signature.findall("ds:SignedInfo/ds:Reference", NS)
     whole = [reference for reference in references if reference.get("URI") == ""]
     if len(whole) != 1:

@@ -489,3 +489,48 @@ def test_comments_are_left_out_of_the_seal_and_refused_when_added(sealer: Sealer
     verdict = verify_seal(split, trusted_certs=[sealer.certificate])
     assert verdict.status is SealStatus.INVALID
     assert "comments" in verdict.message
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        "urn:unknown:algorithm",
+    ],
+)
+def test_weak_or_unknown_signature_methods_are_refused(sealer: Sealer, sealed: bytes, algorithm: str) -> None:
+    root = _tree(sealed)
+    method = root.find(".//ds:SignedInfo/ds:SignatureMethod", NS)
+    assert method is not None
+    method.set("Algorithm", algorithm)
+    verdict = verify_seal(_bytes(root), trusted_certs=[sealer.certificate])
+    assert verdict.status is SealStatus.INVALID, verdict.message
+
+
+def test_no_single_byte_change_anywhere_leaves_the_seal_intact(sealer: Sealer, sealed: bytes) -> None:
+    """Every part of the file is covered: content, signature, certificate, properties, even Ids."""
+    signature_start = sealed.index(b"<ds:Signature")
+    signature_end = sealed.index(b"</ds:Signature>") + len(b"</ds:Signature>")
+    # Every byte of the signature's start tag and its first 2,000 bytes, and a spread over the rest.
+    positions = set(range(signature_start, min(signature_end, signature_start + 2000)))
+    positions |= set(range(0, len(sealed), 7))
+    changed = 0
+    for position in sorted(positions):
+        if sealed[position : position + 1] == b"#":
+            continue
+        tampered = sealed[:position] + b"#" + sealed[position + 1 :]
+        verdict = verify_seal(tampered, trusted_certs=[sealer.certificate])
+        assert verdict.status is not SealStatus.INTACT, f"byte {position} changed, still intact"
+        changed += 1
+    assert changed > 1000
+
+
+def test_the_signature_id_is_bound_to_its_signed_properties(sealer: Sealer, sealed: bytes) -> None:
+    root = _tree(sealed)
+    signature = root.find(SIGNATURE_PATH, NS)
+    assert signature is not None
+    signature.set("Id", "something-else")
+    verdict = verify_seal(_bytes(root), trusted_certs=[sealer.certificate])
+    assert verdict.status is SealStatus.INVALID
+    assert "target" in verdict.message
