@@ -9,6 +9,7 @@ import string
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -148,7 +149,7 @@ def test_pdf_text_attachments_and_archival_markers(language: str, words: list[st
     )  # fmt: skip
     assert check is SignatureCheck.VALID
 
-    root = reader.trailer["/Root"]
+    root: Any = reader.trailer["/Root"]
     assert root["/Lang"] == language
     assert len(root["/AF"]) == 2
     assert root["/OutputIntents"][0]["/S"] == "/GTS_PDFA1"
@@ -156,9 +157,10 @@ def test_pdf_text_attachments_and_archival_markers(language: str, words: list[st
     assert xmp is not None
     xml = xmp.stream.get_data().decode()
     assert "<pdfaid:part>3</pdfaid:part>" in xml and "<pdfaid:conformance>B</pdfaid:conformance>" in xml
+    resources: Any = reader.pages[0]["/Resources"]
     fonts = [
         font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-        for font in reader.pages[0]["/Resources"]["/Font"].values()
+        for font in resources["/Font"].values()
     ]
     assert fonts and all("/FontFile2" in descriptor for descriptor in fonts)
     assert re.match(rb"%PDF-1\.7", pdf)
