@@ -53,8 +53,8 @@ class CommonSettings(BaseSettings):
     webhook_secrets: str = Field(
         "dev-webhook-secret",
         validation_alias="TESSERA_WEBHOOK_SECRETS",
-        description="Comma-separated HMAC secrets for signed webhooks between services; the first signs, "
-        "all verify (rotation)",
+        description="Comma-separated HMAC secrets for signed webhooks between services; senders sign with "
+        "each (one v1 value per secret) and receivers accept any, so a new secret can be rolled out",
     )
 
     internal_secrets: str = Field(
