@@ -609,6 +609,10 @@ def parse_receipt(data: bytes) -> Receipt:
         _fail("", f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}")
     except RecursionError:
         _fail("", "not a receipt: nested too deeply")
+    except ReceiptDocumentError:
+        raise
+    except ValueError as error:  # an integer of thousands of digits, refused by int() itself
+        _fail("", f"not a receipt: {error}")
     receipt = receipt_from_json(value)
     if receipt.canonical_bytes() != data:
         _fail("", "a valid receipt, but not in RFC 8785 canonical form (the stored bytes must be exactly it)")

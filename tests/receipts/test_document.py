@@ -171,11 +171,13 @@ def test_invalid_records_are_refused_with_the_member_named(mutate: Any, path: st
         (b'{"a": 1, "a": 2}', "appears twice"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply|over the limit"),
         (b" " * (300 * 1024), "over the limit"),
+        (b'{"a": 1' + b"0" * 5000 + b"}", "Exceeds the limit"),
     ],
 )
 def test_garbage_is_refused_clearly(data: bytes, message: str) -> None:
-    with pytest.raises(ReceiptDocumentError, match=message):
+    with pytest.raises(ReceiptDocumentError, match=message) as caught:
         parse_receipt(data)
+    assert not caught.value.message.startswith("not a receipt: a:")
 
 
 def test_valid_but_not_canonical_is_refused() -> None:
