@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "services.invoicing.validation.cli",
     "services.common.ubl_schemas",
+    "services.invoicing.ubl.cli",
     "services.common.commands",
     "gateway.cli",
     "services.devserver",
@@ -27,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 LIGHT_COMMANDS: dict[str, str] = {
     "validate": "services.invoicing.validation.cli",
     "schemas": "services.common.ubl_schemas",
+    "seal": "services.invoicing.ubl.cli",
 }
 
 
