@@ -441,6 +441,22 @@ def _mt940_fields(text: str, collector: _Collector) -> list[list[_Field]]:
     return statements
 
 
+def _mt940_date_problem(values: dict[str, str | None]) -> str | None:
+    year, month, day = values.get("year"), values.get("month"), values.get("day")
+    if year and month and day:
+        try:
+            date(2000 + int(year), int(month), int(day))
+        except ValueError:
+            return f"{year}{month}{day} is not a date (YYMMDD)"
+    entry_month, entry_day = values.get("entry_month"), values.get("entry_day")
+    if entry_month and entry_day and entry_month.strip() and entry_day.strip():
+        try:
+            date(2000, int(entry_month), int(entry_day))  # a leap year: 29 February is a day
+        except ValueError:
+            return f"entry date {entry_month}{entry_day} is not a date (MMDD)"
+    return None
+
+
 def _check_mt940_statement(fields: list[_Field], collector: _Collector) -> bool:
     tags = {f.tag[:2] if f.tag[:2] in {"60", "62"} else f.tag for f in fields}
     ok = True
@@ -460,10 +476,14 @@ def _check_mt940_statement(fields: list[_Field], collector: _Collector) -> bool:
             collector.add(fld.line, f"field :{fld.tag}: is malformed: {fld.text[:60]!r}")
             ok = False
             continue
-        # The package's patterns take any run of digits and commas as an amount.
+        # The package's patterns take any run of digits and commas as an amount, any six digits as a date.
         amount = values.get("amount")
         if amount is not None and not _MT940_AMOUNT.fullmatch(amount):
             collector.add(fld.line, f"field :{fld.tag}: {amount[:20]!r} is not an amount (digits, one comma)")
+            ok = False
+        problem = _mt940_date_problem(values)
+        if problem is not None:
+            collector.add(fld.line, f"field :{fld.tag}: {problem}")
             ok = False
     statement_lines = sum(1 for f in fields if f.tag == "61")
     if statement_lines > MAX_ENTRIES:
@@ -487,7 +507,11 @@ def _mt940_statement(fields: list[_Field], collector: _Collector, entries: list[
     try:
         transactions.parse(block)
     except (RuntimeError, ValueError, InvalidOperation) as error:
-        reason = error.args[0] if isinstance(error, RuntimeError) and error.args else type(error).__name__
+        reason = (
+            str(error.args[0])
+            if error.args and not isinstance(error, InvalidOperation)
+            else type(error).__name__
+        )
         collector.add(fields[0].line, f"the statement cannot be read: {reason}")
         return
     # Read from the field itself: the package cuts the account at 35 characters.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -270,6 +271,9 @@ def test_mt940_statement() -> None:
         (lambda t: t.replace("//2026031400002", "//2026031400001"), 8, "duplicate of entry 1"),
         (lambda t: t.replace(":86:Storno", "Storno stray"), None, None),
         (lambda t: t.replace(":28C:75/1", ":99:what"), 4, "unknown field :99:"),
+        (lambda t: t.replace(":61:2603160316D12,30", ":61:2613160316D12,30"), 10, "261316 is not a date"),
+        (lambda t: t.replace(":61:2603160316D12,30", ":61:2603161316D12,30"), 10, "entry date 1316"),
+        (lambda t: t.replace(":60F:C260315EUR", ":60F:C260230EUR"), 5, "260230 is not a date"),
         (
             lambda t: t.replace(":61:2603160316RC5,00", ":61:2603160316RC1,2,3"),
             12,
@@ -300,3 +304,23 @@ def test_mt940_wrong_encoding_and_garbage() -> None:
     assert "text outside any field" in _errors(parse_mt940(b"hello\n" + MT940.encode()))[0]
     assert "neither" in _errors(parse_statement(b"%PDF-1.7"))[0]
     assert parse_statement(camt053(8).encode()).ok
+
+
+def test_mutated_files_never_crash_and_never_half_import() -> None:
+    rng = random.Random(20260316)
+    samples = [camt053(version).encode() for version in (2, 5, 8)] + [MT940.encode()]
+    inserts = [b"<", b">", b"&", b":61:", b"\n", b",", b"-", b"<Ntry>", b"</Ntry>", b"9" * 30, b"\x00", b"//"]
+    for _ in range(300):
+        data = bytearray(rng.choice(samples))
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.3:
+                del data[position : position + rng.randint(1, 20)]
+            elif choice < 0.6:
+                data[position] = rng.randrange(256)
+            else:
+                data[position:position] = rng.choice(inserts)
+        report = parse_statement(bytes(data))
+        assert report.ok or report.entries == ()
+        assert all(error.message for error in report.errors)
