@@ -24,7 +24,7 @@ test: install
 	$(BIN)/pytest
 
 bench: install
-	$(BIN)/python -m benchmarks.bench_validation
+	$(BIN)/python -m benchmarks $(BENCH)
 
 lint: install
 	$(BIN)/ruff check .
