@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.chassis import create_service_app
 from services.common.health import add_readiness_check
 from services.common.outbox import Outbox, Subscriptions
 from services.common.relay import relay_lifespan
-from services.invoicing.endpoints import api
+from services.common.settings import MunicipalitySettings
+from services.invoicing import service
+from services.invoicing.endpoints import api, inbox, routing, webhook
 from services.invoicing.models import OUTBOX_TABLES
+from services.invoicing.pages import pages
 from services.invoicing.settings import InvoicingSettings
+from services.invoicing.ubl.seal import Sealer
 
 NAME = "invoicing"
 PORT = 8001
@@ -22,6 +30,17 @@ log = structlog.get_logger("tessera.invoicing")
 
 def load_settings() -> InvoicingSettings:
     return InvoicingSettings()
+
+
+def load_sealer(settings: InvoicingSettings) -> Sealer:
+    """The municipality's seal (PKCS#12 or PEM), or the development seal when none is configured.
+    Loaded once: signxml re-reads a PEM key on every call, which costs tens of milliseconds."""
+    password = settings.seal_password.encode() or None
+    if settings.seal_pkcs12_path is not None:
+        return Sealer.from_pkcs12(settings.seal_pkcs12_path, password)
+    if settings.seal_key_path is not None and settings.seal_certificate_path is not None:
+        return Sealer.from_pem_files(settings.seal_key_path, settings.seal_certificate_path, password)
+    return Sealer.development(settings.data_dir)
 
 
 def ubl_schemas_ready(app: FastAPI) -> bool:
@@ -41,19 +60,41 @@ def ubl_schemas_ready(app: FastAPI) -> bool:
 
 
 def create_app(
-    settings: InvoicingSettings | None = None, *, relay_client: httpx.Client | None = None
+    settings: InvoicingSettings | None = None,
+    *,
+    municipality: MunicipalitySettings | None = None,
+    relay_client: httpx.Client | None = None,
 ) -> FastAPI:
     settings = settings or load_settings()
+    town = municipality or MunicipalitySettings()
+    relay = relay_lifespan(service=NAME, settings=settings, tables=OUTBOX_TABLES, client=relay_client)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = service.Runtime(
+            sealer=load_sealer(settings),
+            municipality=town,
+            outbox=app.state.outbox,
+            max_invoice_bytes=settings.max_invoice_bytes,
+            max_attachments_bytes=settings.max_attachments_bytes,
+        )
+        try:
+            with app.state.database.sessionmaker() as session:
+                service.seed_routing_codes(session, codes=town.routing_code_list)
+                session.commit()
+        except SQLAlchemyError as error:  # not migrated yet: readiness reports the database
+            log.warning("routing codes not seeded", error=str(error))
+        async with relay(app):
+            yield
+
     app = create_service_app(
         name=NAME,
         title="Tessera invoicing",
-        description="Suppliers' UBL 2.1 / EN 16931 e-invoices: submission, validation, listing",
+        description="Suppliers' UBL 2.1 / EN 16931 e-invoices: submission, validation, sealing, lifecycle",
         settings=settings,
         database_url=settings.resolved_database_url(),
-        routers=[api],
-        extra_lifespan=relay_lifespan(
-            service=NAME, settings=settings, tables=OUTBOX_TABLES, client=relay_client
-        ),
+        routers=[api, inbox, routing, webhook, pages],
+        extra_lifespan=lifespan,
     )
     app.state.outbox = Outbox(OUTBOX_TABLES, Subscriptions.parse(settings.subscribers))
     add_readiness_check(app, "ubl_schemas", ubl_schemas_ready)

@@ -1,20 +1,550 @@
-"""Invoicing rules (so far: what a supplier may list)."""
+"""Invoicing rules: submission (validation, the public buyer's checks, sealing, duplicates,
+idempotency), what each caller may see, the Peppol lifecycle with its Invoice Responses and
+events, routing codes and suppliers' webhook addresses.
+
+Plain functions with keyword-only arguments; they add and flush, the request commits. An invoice
+row is written with its sealed copy in the same transaction, so none exists without its seal.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.errors import Forbidden
+from services.common.db import utcnow
+from services.common.identity import Principal, Role
+from services.common.outbox import Outbox, Subscription, Subscriptions, record_event
+from services.common.settings import MunicipalitySettings
 from services.invoicing import repository
-from services.invoicing.models import Invoice
+from services.invoicing.checks import BuyerRules, buyer_findings, seller_matches
+from services.invoicing.errors import (
+    DuplicateInvoice,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    InvoiceInvalid,
+    InvoiceNotFound,
+    ResponseNotFound,
+    RoutingCodeExists,
+    RoutingCodeNotFound,
+    SellerMismatch,
+    StatusRequestInvalid,
+    SupplierNotBound,
+    TransitionRefused,
+    WebhookNotRegistered,
+    WebhookUrlInvalid,
+)
+from services.invoicing.models import (
+    DocumentKind,
+    IdempotencyKey,
+    Invoice,
+    RoutingCode,
+    StatusChange,
+    SupplierWebhook,
+)
+from services.invoicing.repository import InvoiceFilter
+from services.invoicing.ubl.facts import InvoiceFacts, read_facts
+from services.invoicing.ubl.lifecycle import (
+    REASON_REQUIRED,
+    InvoiceStatus,
+    StatusAction,
+    StatusReason,
+    TransitionNotAllowed,
+    check_transition,
+)
+from services.invoicing.ubl.response import (
+    ResponseError,
+    ResponseParty,
+    build_invoice_response,
+    invoice_reference,
+    supplier_party,
+)
+from services.invoicing.ubl.seal import NotSealable, Sealer, SealVerification, verify_seal
+from services.invoicing.validation import Finding, Severity, ValidationReport
+from services.invoicing.validation.engine import validate_tree
+from services.invoicing.validation.parser import Limits, WrongDocumentType, XmlRejected, document_type, parse
+from services.invoicing.validation.report import finding_dict
+
+STATUS_CHANGED = "invoice.status_changed"
+SYSTEM_ACTOR = ("tessera", "Tessera (automatic acknowledgement)", "system")
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What the invoicing rules need besides the database, built once at start-up."""
+
+    sealer: Sealer
+    municipality: MunicipalitySettings
+    outbox: Outbox
+    max_invoice_bytes: int
+    max_attachments_bytes: int
+
+    @property
+    def trusted_certificates(self) -> list[x509.Certificate]:
+        return [self.sealer.certificate]
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    invoice: Invoice
+    created: bool  # False when an Idempotency-Key replayed an earlier submission
+
+
+def report_dict(report: ValidationReport) -> dict[str, Any]:
+    return {
+        "valid": report.valid,
+        "document_type": report.document_type,
+        "customization_id": report.customization_id,
+        "fatal": len(report.fatal),
+        "warnings": len(report.warnings),
+        "findings": [finding_dict(f) for f in report.findings],
+    }
+
+
+def verification_dict(result: SealVerification) -> dict[str, Any]:
+    return {
+        "status": result.status.value,
+        "intact": result.intact,
+        "message": result.message,
+        "certificate_subject": result.certificate_subject,
+        "certificate_sha256": result.certificate_sha256,
+        "signed_at": result.signed_at.isoformat() if result.signed_at else None,
+        "development": result.development,
+    }
+
+
+def _bound_supplier(principal: Principal) -> str:
+    if principal.role is not Role.SUPPLIER or not principal.supplier_id:
+        raise SupplierNotBound(
+            "This operation needs a supplier key bound to a supplier identity; ask an administrator to bind it"
+        )
+    return principal.supplier_id
+
+
+def _refuse(report: ValidationReport) -> InvoiceInvalid:
+    fatal = report.fatal
+    first = f"{fatal[0].rule}: {fatal[0].message}" if fatal else ""
+    return InvoiceInvalid(
+        f"The invoice was not accepted: {len(fatal)} fatal finding(s), e.g. {first}",
+        report=report_dict(report),
+    )
+
+
+def _idempotency(session: Session, supplier_id: str, key: str | None, digest: str) -> Invoice | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise IdempotencyKeyInvalid("Idempotency-Key must be 1 to 255 printable characters")
+    stored = repository.idempotency_key(session, supplier_id=supplier_id, key=key)
+    if stored is None:
+        return None
+    if stored.request_sha256 != digest:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with another body; use a new key for a new invoice",
+            invoice=f"/v1/invoices/{stored.invoice_id}",
+        )
+    return repository.get_invoice(session, stored.invoice_id)
+
+
+def _issue_year(facts: InvoiceFacts) -> int:
+    assert facts.issue_date is not None  # BR-02/XSD make an invoice without a valid BT-2 fatal
+    return facts.issue_date.year
+
+
+def submit_invoice(
+    session: Session,
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    body: bytes,
+    idempotency_key: str | None = None,
+) -> Submitted:
+    """Validate, check, seal and store one supplier invoice; raises the refusals of ``errors.py``."""
+    supplier_id = _bound_supplier(principal)
+    digest = hashlib.sha256(body).hexdigest()
+    replayed = _idempotency(session, supplier_id, idempotency_key, digest)
+    if replayed is not None:
+        return Submitted(replayed, created=False)
+    try:
+        root = parse(body, Limits(max_bytes=runtime.max_invoice_bytes))
+        kind = document_type(root)
+    except (XmlRejected, WrongDocumentType) as error:
+        rule = "XML" if isinstance(error, XmlRejected) else "DOCTYPE"
+        raise _refuse(
+            ValidationReport(None, None, (Finding(rule, Severity.FATAL, error.message, "/", error.line),))
+        ) from None
+    facts = read_facts(root)
+    if not seller_matches(facts, supplier_id):
+        raise SellerMismatch(
+            f"The seller on this invoice (BT-31 VAT id {facts.seller_vat_id!r}, BT-29/BT-30 identifiers) is not "
+            f"the supplier this API key acts for ({supplier_id}); nothing was stored"
+        )
+    report = validate_tree(root, kind)
+    rules = BuyerRules(
+        runtime.municipality, repository.active_routing_codes(session), runtime.max_attachments_bytes
+    )
+    report = ValidationReport(
+        report.document_type, report.customization_id, report.findings + tuple(buyer_findings(facts, rules))
+    )
+    if not report.valid:
+        raise _refuse(report)
+    signature = verification_dict(verify_seal(body)) if facts.signed else None
+    try:
+        sealed = runtime.sealer.seal(body)
+    except NotSealable as error:
+        finding = Finding(
+            "TESSERA-SEAL", Severity.FATAL, f"{error} (the archive seal cannot be applied)", "/"
+        )
+        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,))) from None
+    now = utcnow()
+    assert facts.invoice_number is not None and facts.issue_date is not None  # fatal rules BR-02, BR-03
+    invoice = Invoice(
+        id=uuid.uuid4(),
+        supplier_id=supplier_id,
+        kind=DocumentKind(kind),
+        invoice_number=facts.invoice_number,
+        issue_date=facts.issue_date.isoformat(),
+        issue_year=_issue_year(facts),
+        type_code=facts.type_code,
+        currency=facts.currency,
+        amount_due=str(facts.amount_due) if facts.amount_due is not None else None,
+        buyer_reference=facts.buyer_reference,
+        seller_name=facts.seller_name,
+        status=InvoiceStatus.RECEIVED,
+        created_at=now,
+        updated_at=now,
+        report=report_dict(report),
+        supplier_signature=signature,
+        original=body,
+        original_sha256=sealed.original_sha256,
+        sealed=sealed.sealed,
+        sealed_sha256=sealed.sealed_sha256,
+        sealed_at=sealed.signed_at,
+        seal_subject=sealed.certificate_subject,
+        seal_development=sealed.development,
+    )
+    try:
+        with session.begin_nested():
+            session.add(invoice)
+    except IntegrityError:
+        original = repository.find_duplicate(
+            session,
+            supplier_id=supplier_id,
+            kind=invoice.kind,
+            number=invoice.invoice_number,
+            year=invoice.issue_year,
+        )
+        if original is None:
+            raise
+        if idempotency_key is not None:
+            again = _idempotency(session, supplier_id, idempotency_key, digest)
+            if again is not None:
+                return Submitted(again, created=False)
+        raise DuplicateInvoice(
+            f"{supplier_id} already submitted {invoice.kind.value} {invoice.invoice_number} of "
+            f"{invoice.issue_year} (received {original.created_at.isoformat()})",
+            original=f"/v1/invoices/{original.id}",
+            original_id=str(original.id),
+            headers={"Location": f"/v1/invoices/{original.id}"},
+        ) from None
+    _record_status(
+        session, runtime=runtime, invoice=invoice, facts=facts, number=1, actor=SYSTEM_ACTOR, previous=None
+    )
+    if idempotency_key is not None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    IdempotencyKey(
+                        supplier_id=supplier_id,
+                        key=idempotency_key,
+                        request_sha256=digest,
+                        invoice_id=invoice.id,
+                    )
+                )
+        except IntegrityError:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key is being used by another submission right now; retry to see its answer"
+            ) from None
+    return Submitted(invoice, created=True)
+
+
+def _municipality_party(town: MunicipalitySettings) -> ResponseParty:
+    scheme, _, endpoint = town.endpoint_id.partition(":")
+    return ResponseParty(endpoint_id=endpoint, endpoint_scheme=scheme, name=town.name)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDecision:
+    status: InvoiceStatus
+    reasons: Sequence[StatusReason] = ()
+    actions: Sequence[StatusAction] = ()
+    note: str | None = None
+    payment_reference: str | None = None
+
+
+def _record_status(
+    session: Session,
+    *,
+    runtime: Runtime,
+    invoice: Invoice,
+    facts: InvoiceFacts,
+    number: int,
+    actor: tuple[str, str, str],
+    previous: InvoiceStatus | None,
+    decision: StatusDecision | None = None,
+) -> StatusChange:
+    decision = decision or StatusDecision(invoice.status)
+    now = utcnow()
+    try:
+        document = build_invoice_response(
+            response_id=f"{invoice.id}-{number}",
+            issue_date=now.date(),
+            sender=_municipality_party(runtime.municipality),
+            receiver=supplier_party(facts),
+            invoice=invoice_reference(facts),
+            status=decision.status,
+            reasons=decision.reasons,
+            actions=decision.actions,
+            note=decision.note,
+            effective_date=now.date() if decision.status is InvoiceStatus.PAID else None,
+        )
+    except ResponseError as error:
+        raise StatusRequestInvalid(f"The Invoice Response cannot be made: {error}") from None
+    change = StatusChange(
+        invoice_id=invoice.id,
+        number=number,
+        status=decision.status,
+        reasons=[r.value for r in decision.reasons],
+        actions=[a.value for a in decision.actions],
+        note=decision.note,
+        payment_reference=decision.payment_reference,
+        actor_key_id=actor[0],
+        actor_name=actor[1],
+        actor_role=actor[2],
+        response=document,
+        created_at=now,
+    )
+    session.add(change)
+    session.flush()
+    hook = repository.supplier_webhook(session, invoice.supplier_id)
+    outbox = runtime.outbox
+    if hook is not None:
+        entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=hook.url))
+        outbox = Outbox(outbox.tables, Subscriptions(entries))
+    record_event(
+        session,
+        outbox,
+        event_type=STATUS_CHANGED,
+        resource_id=invoice.id,
+        payload={
+            "invoice_id": invoice.id,
+            "supplier_id": invoice.supplier_id,
+            "invoice_number": invoice.invoice_number,
+            "kind": invoice.kind,
+            "status": decision.status,
+            "previous_status": previous,
+            "reasons": change.reasons,
+            "actions": change.actions,
+            "note": decision.note,
+            "payment_reference": decision.payment_reference,
+            "changed_at": now,
+            "response": f"/v1/invoices/{invoice.id}/responses/{number}",
+        },
+    )
+    return change
+
+
+def visible_invoice(
+    session: Session, *, principal: Principal, invoice_id: uuid.UUID, with_documents: bool = False
+) -> Invoice:
+    """The invoice if this caller may see it: officers see all, a supplier only its own (another's
+    is reported as missing, so ids reveal nothing)."""
+    invoice = repository.get_invoice(session, invoice_id, with_documents=with_documents)
+    if principal.role in (Role.OFFICER, Role.ADMIN):
+        if invoice is not None:
+            return invoice
+    elif principal.role is Role.SUPPLIER and principal.supplier_id:
+        if invoice is not None and invoice.supplier_id == principal.supplier_id:
+            return invoice
+    else:
+        raise SupplierNotBound("Invoices are for suppliers bound to an identity and for officers")
+    raise InvoiceNotFound(f"No invoice {invoice_id}")
 
 
 def list_supplier_invoices(
-    session: Session, *, supplier_id: str | None, limit: int, offset: int
+    session: Session, *, principal: Principal, where: InvoiceFilter, limit: int, offset: int
 ) -> tuple[list[Invoice], int]:
-    """A supplier sees only its own invoices."""
-    if not supplier_id:
-        raise Forbidden(
-            "This supplier key is not bound to a supplier identity; ask an administrator to bind it"
+    """A supplier sees only its own invoices, whatever filter it sends."""
+    supplier_id = _bound_supplier(principal)
+    mine = InvoiceFilter(
+        supplier_id=supplier_id,
+        status=where.status,
+        issued_from=where.issued_from,
+        issued_to=where.issued_to,
+        number=where.number,
+    )
+    return repository.page(session, where=mine, limit=limit, offset=offset)
+
+
+def list_all_invoices(
+    session: Session, *, where: InvoiceFilter, limit: int, offset: int
+) -> tuple[list[Invoice], int]:
+    """The officers' inbox: every invoice, filtered."""
+    return repository.page(session, where=where, limit=limit, offset=offset)
+
+
+def history(session: Session, *, invoice: Invoice) -> Sequence[StatusChange]:
+    return repository.status_changes(session, invoice.id)
+
+
+def response_document(session: Session, *, invoice: Invoice, number: int) -> bytes:
+    change = repository.status_change(session, invoice.id, number)
+    if change is None:
+        raise ResponseNotFound(f"Invoice {invoice.id} has no Invoice Response number {number}")
+    return change.response
+
+
+def change_status(
+    session: Session,
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    invoice_id: uuid.UUID,
+    decision: StatusDecision,
+) -> StatusChange:
+    """An officer moves an invoice along the Peppol lifecycle; the move, its Invoice Response and
+    the supplier's event are written together."""
+    invoice = repository.get_invoice(session, invoice_id, with_documents=True, for_update=True)
+    if invoice is None:
+        raise InvoiceNotFound(f"No invoice {invoice_id}")
+    try:
+        check_transition(invoice.status, decision.status)
+    except TransitionNotAllowed as error:
+        raise TransitionRefused(str(error).capitalize(), current=invoice.status.value) from None
+    if decision.status in REASON_REQUIRED and not (decision.reasons or decision.actions):
+        raise StatusRequestInvalid(
+            f"Status {decision.status} needs a reason or action code saying why (PEPPOL-T111-R001)"
         )
-    return repository.page_for_supplier(session, supplier_id=supplier_id, limit=limit, offset=offset)
+    if decision.status is InvoiceStatus.PAID and not (decision.payment_reference or "").strip():
+        raise StatusRequestInvalid("Marking an invoice paid (PD) needs the payment reference")
+    previous = invoice.status
+    facts = read_facts(
+        parse(invoice.original, Limits(max_bytes=max(runtime.max_invoice_bytes, len(invoice.original))))
+    )
+    number = repository.last_change_number(session, invoice.id) + 1
+    invoice.status = decision.status
+    invoice.updated_at = utcnow()
+    if decision.status is InvoiceStatus.PAID:
+        invoice.payment_reference = (decision.payment_reference or "").strip()
+    actor = (principal.key_id, principal.name, principal.role.value)
+    return _record_status(
+        session,
+        runtime=runtime,
+        invoice=invoice,
+        facts=facts,
+        number=number,
+        actor=actor,
+        previous=previous,
+        decision=decision,
+    )
+
+
+def verify_document(*, runtime: Runtime, body: bytes) -> SealVerification:
+    """Who sealed ``body`` and whether anything changed since (report only, nothing stored)."""
+    return verify_seal(body, trusted_certs=runtime.trusted_certificates)
+
+
+# Routing codes (BT-10) -----------------------------------------------------------------
+
+
+def seed_routing_codes(session: Session, *, codes: Sequence[str]) -> int:
+    """Add the configured codes that are not in the table yet (a code an officer deactivated stays so)."""
+    added = 0
+    for code in codes:
+        if repository.routing_code(session, code) is None:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        RoutingCode(
+                            code=code,
+                            description="From TESSERA_MUNICIPALITY_ROUTING_CODES",
+                            created_by="settings",
+                        )
+                    )
+                added += 1
+            except IntegrityError:
+                continue  # another process seeded it at the same moment
+    return added
+
+
+def list_routing_codes(session: Session, *, include_inactive: bool) -> Sequence[RoutingCode]:
+    return repository.routing_codes(session, active_only=not include_inactive)
+
+
+def add_routing_code(session: Session, *, principal: Principal, code: str, description: str) -> RoutingCode:
+    if repository.routing_code(session, code) is not None:
+        raise RoutingCodeExists(f"The routing code {code!r} exists already; update it instead")
+    routing = RoutingCode(code=code, description=description, active=True, created_by=principal.name)
+    try:
+        with session.begin_nested():
+            session.add(routing)
+    except IntegrityError:
+        raise RoutingCodeExists(f"The routing code {code!r} exists already; update it instead") from None
+    return routing
+
+
+def update_routing_code(
+    session: Session, *, code: str, active: bool | None, description: str | None
+) -> RoutingCode:
+    routing = repository.routing_code(session, code)
+    if routing is None:
+        raise RoutingCodeNotFound(f"No routing code {code!r}")
+    if active is not None:
+        routing.active = active
+    if description is not None:
+        routing.description = description
+    session.flush()
+    return routing
+
+
+# Suppliers' webhook addresses ----------------------------------------------------------
+
+
+def set_webhook(session: Session, *, principal: Principal, url: str) -> SupplierWebhook:
+    supplier_id = _bound_supplier(principal)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.username or parts.password:
+        raise WebhookUrlInvalid("The webhook URL must be an http(s) URL without credentials")
+    try:
+        Subscriptions.parse(url)
+    except ValueError as error:
+        raise WebhookUrlInvalid(str(error)) from None
+    hook = repository.supplier_webhook(session, supplier_id)
+    now = utcnow()
+    if hook is None:
+        hook = SupplierWebhook(supplier_id=supplier_id, url=url, created_at=now, updated_at=now)
+        session.add(hook)
+    else:
+        hook.url, hook.updated_at = url, now
+    session.flush()
+    return hook
+
+
+def get_webhook(session: Session, *, principal: Principal) -> SupplierWebhook:
+    hook = repository.supplier_webhook(session, _bound_supplier(principal))
+    if hook is None:
+        raise WebhookNotRegistered("No webhook URL is registered for this supplier")
+    return hook
+
+
+def delete_webhook(session: Session, *, principal: Principal) -> None:
+    hook = get_webhook(session, principal=principal)
+    session.delete(hook)
+    session.flush()
