@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from gateway import service
 from gateway.errors import MissingApiKey, RateLimited, RoleNotAllowed, UnsafePath
 from gateway.openapi import CombinedOpenApi
-from gateway.policy import ANY_METHOD, Auth, Route, allowed_roles, find_route, unsafe_path
+from gateway.policy import ANY_METHOD, SESSION_COOKIE, Auth, Route, allowed_roles, find_route, unsafe_path
 from gateway.proxy import Upstreams, client_address, forward, service_readiness
 from gateway.ratelimit import Limit, RateLimiter
 from gateway.schemas import KeyCreate, KeyCreated, KeyRead
@@ -38,13 +38,15 @@ class Caller:
     address: str
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: Request, *, session_cookie: bool = False) -> str | None:
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
     api_key = request.headers.get("x-api-key")
+    if not (api_key and api_key.strip()) and session_cookie:
+        api_key = request.cookies.get(SESSION_COOKIE)
     return api_key.strip() if api_key and api_key.strip() else None
 
 
@@ -83,11 +85,11 @@ async def admit(request: Request) -> Caller:
     if route is None and not roles:
         raise NotFound(f"Nothing answers {path} through the gateway")
     address = client_address(request, trust_forwarded=settings.trust_forwarded_headers)
-    if route is not None and route.auth is not Auth.API_KEY:
+    if route is not None and route.auth not in (Auth.API_KEY, Auth.SESSION):
         await _charge(request, f"ip:{address}", None)
         return Caller(principal=None, route=route, address=address)
     try:
-        presented = presented_key(request)
+        presented = presented_key(request, session_cookie=route is not None and route.auth is Auth.SESSION)
         if presented is None:
             raise MissingApiKey(
                 "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",

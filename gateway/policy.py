@@ -32,6 +32,12 @@ class Auth(StrEnum):
     API_KEY = "api_key"  # a valid, unrevoked key whose role ACCESS admits
     PUBLIC = "public"  # pages for citizens: no key, rate-limited per client address
     PROVIDER_SIGNATURE = "provider_signature"  # no key; the service verifies the provider's signature
+    SESSION = "session"  # pages: the API key from the header or the SESSION_COOKIE a login page set
+
+
+# Set by the invoicing pages' login form (HttpOnly, Secure, SameSite=Strict, Path=/invoicing);
+# read only on SESSION routes, so the API itself never accepts a cookie.
+SESSION_COOKIE = "tessera_session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/reconciliation", Upstream.RECEIPTS, Auth.API_KEY),
     Route("/pay", Upstream.PAYMENTS, Auth.PUBLIC),
     Route("/verify", Upstream.RECEIPTS, Auth.PUBLIC),
+    Route("/v1/inbox", Upstream.INVOICING, Auth.API_KEY),
+    Route("/v1/routing-codes", Upstream.INVOICING, Auth.API_KEY),
+    Route("/invoicing", Upstream.INVOICING, Auth.SESSION),
+    Route("/invoicing/login", Upstream.INVOICING, Auth.PUBLIC),
 )
 
 _SUPPLIER, _OFFICER, _ADMIN, _SERVICE = Role.SUPPLIER, Role.OFFICER, Role.ADMIN, Role.SERVICE
@@ -69,6 +79,11 @@ ACCESS: tuple[AccessRule, ...] = (
     AccessRule("/v1/receipts", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
     AccessRule("/v1/reconciliation", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
     AccessRule("/v1/keys", ANY_METHOD, frozenset({_ADMIN})),
+    AccessRule("/v1/inbox", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
+    AccessRule("/v1/routing-codes", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
+    AccessRule("/invoicing", ANY_METHOD, frozenset({_SUPPLIER, _OFFICER, _ADMIN})),
+    AccessRule("/invoicing/portal", ANY_METHOD, frozenset({_SUPPLIER})),
+    AccessRule("/invoicing/inbox", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
 )
 
 

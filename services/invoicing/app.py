@@ -16,7 +16,7 @@ from services.common.outbox import Outbox, Subscriptions
 from services.common.relay import relay_lifespan
 from services.common.settings import MunicipalitySettings
 from services.invoicing import service
-from services.invoicing.endpoints import api, inbox, routing, webhook
+from services.invoicing.endpoints import api, inbox, routing
 from services.invoicing.models import OUTBOX_TABLES
 from services.invoicing.pages import pages
 from services.invoicing.settings import InvoicingSettings
@@ -93,7 +93,7 @@ def create_app(
         description="Suppliers' UBL 2.1 / EN 16931 e-invoices: submission, validation, sealing, lifecycle",
         settings=settings,
         database_url=settings.resolved_database_url(),
-        routers=[api, inbox, routing, webhook, pages],
+        routers=[api, inbox, routing, pages],
         extra_lifespan=lifespan,
     )
     app.state.outbox = Outbox(OUTBOX_TABLES, Subscriptions.parse(settings.subscribers))

@@ -85,7 +85,6 @@ XmlBody = Annotated[bytes, Depends(xml_body)]
 api = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 inbox = APIRouter(prefix="/v1/inbox", tags=["invoices"])
 routing = APIRouter(prefix="/v1/routing-codes", tags=["routing codes"])
-webhook = APIRouter(prefix="/v1/supplier-webhook", tags=["supplier webhook"])
 
 
 def _filter(
@@ -157,6 +156,27 @@ def list_invoices(
 def verify(runtime: RuntimeDep, _caller: PrincipalDep, body: XmlBody) -> VerificationRead:
     result = service.verify_document(runtime=runtime, body=body)
     return VerificationRead.model_validate(service.verification_dict(result))
+
+
+@api.get("/routing-codes", summary="The routing codes (BT-10) an invoice may name as buyer reference")
+def supplier_routing_codes(session: SessionDep, _caller: PrincipalDep) -> list[RoutingCodeRead]:
+    return [RoutingCodeRead.of(c) for c in service.list_routing_codes(session, include_inactive=False)]
+
+
+@api.get("/webhook", summary="Where this supplier's invoice events are sent")
+def get_webhook(session: SessionDep, supplier: SupplierDep) -> WebhookRead:
+    return WebhookRead.of(service.get_webhook(session, principal=supplier))
+
+
+@api.put("/webhook", summary="Register (or change) the URL that receives invoice.status_changed events")
+def put_webhook(body: WebhookUpdate, session: SessionDep, supplier: SupplierDep) -> WebhookRead:
+    return WebhookRead.of(service.set_webhook(session, principal=supplier, url=body.url))
+
+
+@api.delete("/webhook", status_code=204, summary="Stop sending events to this supplier")
+def delete_webhook(session: SessionDep, supplier: SupplierDep) -> Response:
+    service.delete_webhook(session, principal=supplier)
+    return Response(status_code=204)
 
 
 @api.get("/{invoice_id}", summary="One invoice, with its validation report and seal")
@@ -280,19 +300,3 @@ def update_routing_code(
     return RoutingCodeRead.of(
         service.update_routing_code(session, code=code, active=body.active, description=body.description)
     )
-
-
-@webhook.get("", summary="Where this supplier's invoice events are sent")
-def get_webhook(session: SessionDep, supplier: SupplierDep) -> WebhookRead:
-    return WebhookRead.of(service.get_webhook(session, principal=supplier))
-
-
-@webhook.put("", summary="Register (or change) the URL that receives invoice.status_changed events")
-def put_webhook(body: WebhookUpdate, session: SessionDep, supplier: SupplierDep) -> WebhookRead:
-    return WebhookRead.of(service.set_webhook(session, principal=supplier, url=body.url))
-
-
-@webhook.delete("", status_code=204, summary="Stop sending events to this supplier")
-def delete_webhook(session: SessionDep, supplier: SupplierDep) -> Response:
-    service.delete_webhook(session, principal=supplier)
-    return Response(status_code=204)

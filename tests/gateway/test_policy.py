@@ -82,7 +82,7 @@ def test_access_table(method: str, path: str, roles: set[Role]) -> None:
 
 def test_suppliers_reach_invoices_only() -> None:
     reachable = {r.prefix for r in ACCESS if S in r.roles}
-    assert reachable == {"/v1/invoices"}
+    assert reachable == {"/v1/invoices", "/invoicing", "/invoicing/portal"}
 
 
 def test_every_keyed_route_has_an_access_rule() -> None:

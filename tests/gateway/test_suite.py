@@ -71,11 +71,11 @@ async def suite(database_url: str, service_apps: dict[Upstream, FastAPI]) -> Asy
 
 
 def add_invoices(invoicing_settings: Any, *rows: tuple[str, str]) -> None:
-    from services.invoicing.models import Invoice
+    from tests.invoicing.factories import stored_invoice
 
     engine = create_engine(invoicing_settings.resolved_database_url())
     with Session(engine) as session:
-        session.add_all(Invoice(supplier_id=s, invoice_number=n) for s, n in rows)
+        session.add_all(stored_invoice(s, n) for s, n in rows)
         session.commit()
     engine.dispose()
 
