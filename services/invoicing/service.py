@@ -230,16 +230,20 @@ def submit_invoice(
         seal_subject=sealed.certificate_subject,
         seal_development=sealed.development,
     )
+    # Nothing was written before this insert, so a refusal can roll the whole transaction back.
+    # A plain flush rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
+    # whose RELEASE would then commit on its own.
+    session.add(invoice)
     try:
-        with session.begin_nested():
-            session.add(invoice)
+        session.flush()
     except IntegrityError:
+        session.rollback()
         original = repository.find_duplicate(
             session,
             supplier_id=supplier_id,
-            kind=invoice.kind,
-            number=invoice.invoice_number,
-            year=invoice.issue_year,
+            kind=DocumentKind(kind),
+            number=facts.invoice_number,
+            year=facts.issue_date.year,
         )
         if original is None:
             raise
@@ -248,30 +252,28 @@ def submit_invoice(
             if again is not None:
                 return Submitted(again, created=False)
         raise DuplicateInvoice(
-            f"{supplier_id} already submitted {invoice.kind.value} {invoice.invoice_number} of "
-            f"{invoice.issue_year} (received {original.created_at.isoformat()})",
+            f"{supplier_id} already submitted {kind} {facts.invoice_number} of "
+            f"{facts.issue_date.year} (received {original.created_at.isoformat()})",
             original=f"/v1/invoices/{original.id}",
             original_id=str(original.id),
             headers={"Location": f"/v1/invoices/{original.id}"},
         ) from None
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                supplier_id=supplier_id, key=idempotency_key, request_sha256=digest, invoice_id=invoice.id
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used by another submission at the same moment; retry to see its answer"
+            ) from None
     _record_status(
         session, runtime=runtime, invoice=invoice, facts=facts, number=1, actor=SYSTEM_ACTOR, previous=None
     )
-    if idempotency_key is not None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    IdempotencyKey(
-                        supplier_id=supplier_id,
-                        key=idempotency_key,
-                        request_sha256=digest,
-                        invoice_id=invoice.id,
-                    )
-                )
-        except IntegrityError:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key is being used by another submission right now; retry to see its answer"
-            ) from None
     return Submitted(invoice, created=True)
 
 
@@ -465,22 +467,22 @@ def verify_document(*, runtime: Runtime, body: bytes) -> SealVerification:
 
 
 def seed_routing_codes(session: Session, *, codes: Sequence[str]) -> int:
-    """Add the configured codes that are not in the table yet (a code an officer deactivated stays so)."""
+    """Add the configured codes that are not in the table yet (a code an officer deactivated stays
+    so). Commits each code on its own: this runs at start-up, outside any request."""
     added = 0
     for code in codes:
-        if repository.routing_code(session, code) is None:
-            try:
-                with session.begin_nested():
-                    session.add(
-                        RoutingCode(
-                            code=code,
-                            description="From TESSERA_MUNICIPALITY_ROUTING_CODES",
-                            created_by="settings",
-                        )
-                    )
-                added += 1
-            except IntegrityError:
-                continue  # another process seeded it at the same moment
+        if repository.routing_code(session, code) is not None:
+            continue
+        session.add(
+            RoutingCode(
+                code=code, description="From TESSERA_MUNICIPALITY_ROUTING_CODES", created_by="settings"
+            )
+        )
+        try:
+            session.commit()
+            added += 1
+        except IntegrityError:
+            session.rollback()  # another process seeded it at the same moment
     return added
 
 
@@ -492,10 +494,11 @@ def add_routing_code(session: Session, *, principal: Principal, code: str, descr
     if repository.routing_code(session, code) is not None:
         raise RoutingCodeExists(f"The routing code {code!r} exists already; update it instead")
     routing = RoutingCode(code=code, description=description, active=True, created_by=principal.name)
+    session.add(routing)
     try:
-        with session.begin_nested():
-            session.add(routing)
-    except IntegrityError:
+        session.flush()
+    except IntegrityError:  # added by another officer at the same moment; nothing else was written
+        session.rollback()
         raise RoutingCodeExists(f"The routing code {code!r} exists already; update it instead") from None
     return routing
 
