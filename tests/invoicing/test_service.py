@@ -65,12 +65,9 @@ def test_a_failing_seal_stores_nothing(invoicing_client: TestClient, monkeypatch
         raise RuntimeError("hardware security module unplugged")
 
     monkeypatch.setattr(app.state.runtime.sealer, "seal", broken)
-    with pytest.raises(RuntimeError):
-        with app.state.database.sessionmaker() as session:
-            service.submit_invoice(
-                session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
-            )
-            session.commit()
+    with pytest.raises(RuntimeError), app.state.database.sessionmaker() as session:
+        service.submit_invoice(session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice())
+        session.commit()
     assert count(invoicing_client, Invoice) == 0
 
 
@@ -83,16 +80,15 @@ def test_a_crash_after_storing_rolls_back_the_invoice_with_its_seal(
         raise RuntimeError("process killed while recording the acknowledgement")
 
     monkeypatch.setattr(service, "record_event", crash)
-    with pytest.raises(RuntimeError):
-        with app.state.database.sessionmaker() as session:
-            try:
-                service.submit_invoice(
-                    session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
-                )
-                session.commit()
-            except RuntimeError:
-                session.rollback()
-                raise
+    with pytest.raises(RuntimeError), app.state.database.sessionmaker() as session:
+        try:
+            service.submit_invoice(
+                session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
+            )
+            session.commit()
+        except RuntimeError:
+            session.rollback()
+            raise
     assert count(invoicing_client, Invoice) == 0 and count(invoicing_client, StatusChange) == 0
 
 
