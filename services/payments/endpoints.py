@@ -1,195 +1,310 @@
-"""Payments HTTP: the JSON API under /v1 and the sandbox's hosted card page under /pay."""
+"""Payments JSON API under /v1: payment requests (what is owed), payments (GOV.UK Pay shape),
+refunds, the CSV import, and the providers' webhook receivers. The citizen pages are in
+:mod:`services.payments.pages`."""
 
 from __future__ import annotations
 
-import html
 import uuid
-from decimal import Decimal
-from importlib import resources
-from string import Template
-from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from services.common.db import SessionDep, utcnow
-from services.common.errors import NotFound
+from services.common.db import SessionDep
 from services.common.identity import ServiceOrOfficerDep
 from services.common.outbox import OutboxDep
-from services.payments import service
-from services.payments.errors import CardRejected, IllegalTransition
-from services.payments.models import Payment, PaymentState
-from services.payments.providers import SandboxProvider, parse_card
-from services.payments.schemas import PaymentCreate, PaymentLinks, PaymentRead
+from services.common.webhooks import RawBodyDep
+from services.payments import imports, service
+from services.payments.errors import ProviderSignatureInvalid
+from services.payments.models import ExternalStatus, RequestState
+from services.payments.providers import PaymentProvider
+from services.payments.schemas import (
+    ImportReport,
+    PaymentCreate,
+    PaymentEvents,
+    PaymentPage,
+    PaymentRead,
+    PaymentRequestCreate,
+    PaymentRequestPage,
+    PaymentRequestRead,
+    RefundCreate,
+    RefundRead,
+)
+from services.payments.settings import PaymentsSettings
 
-MAX_FORM_BYTES = 4096
-MINOR_UNIT_DIGITS = {"EUR": 2, "GBP": 2, "SEK": 2, "HUF": 2}  # ISO 4217 exponents
-# A card page must not be framed (clickjacking), cached, or leak its URL onwards; it needs no script.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-}
-_PAGE = Template(resources.files("services.payments").joinpath("templates/pay.html").read_text("utf-8"))
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-def current_provider(request: Request) -> SandboxProvider:
-    provider: SandboxProvider = request.app.state.provider
+def current_provider(request: Request) -> PaymentProvider:
+    provider: PaymentProvider = request.app.state.provider
     return provider
 
 
-ProviderDep = Annotated[SandboxProvider, Depends(current_provider)]
+def current_limits(request: Request) -> service.Limits:
+    limits: service.Limits = request.app.state.limits
+    return limits
+
+
+def current_settings(request: Request) -> PaymentsSettings:
+    settings: PaymentsSettings = request.app.state.settings
+    return settings
+
+
+ProviderDep = Annotated[PaymentProvider, Depends(current_provider)]
+LimitsDep = Annotated[service.Limits, Depends(current_limits)]
+SettingsDep = Annotated[PaymentsSettings, Depends(current_settings)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Repeat a request safely: the same key and body return the first response",
+    ),
+]
+Page = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")]
+DisplaySize = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 
 api = APIRouter(prefix="/v1/payments", tags=["payments"])
-hosted = APIRouter(prefix="/pay", tags=["hosted payment page"])
+requests_api = APIRouter(prefix="/v1/payment-requests", tags=["payment requests"])
+provider_webhooks = APIRouter(tags=["provider webhooks"])
 
 
-def to_read(payment: Payment, provider: SandboxProvider) -> PaymentRead:
-    pending = payment.state is PaymentState.CREATED
-    return PaymentRead(
-        payment_id=payment.id,
-        state=payment.state,
-        amount=payment.amount,
-        currency=payment.currency,
-        reference=payment.reference,
-        description=payment.description,
-        return_url=payment.return_url,
-        language=payment.language,
-        provider=payment.provider,
-        card_brand=payment.card_brand,
-        card_last4=payment.card_last4,
-        failure_code=payment.failure_code,
-        created_at=payment.created_at,
-        paid_at=payment.paid_at,
-        links=PaymentLinks(
-            self_=f"/v1/payments/{payment.id}",
-            next_url=provider.checkout_url(payment.id) if pending else None,
-        ),
-    )
+def _json(status: int, body: dict[str, Any], *, replayed: bool, location: str | None = None) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    if location:
+        headers["Location"] = location
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-@api.post("", status_code=201, summary="Create a payment and get the URL to send the payer to")
+@api.post(
+    "",
+    status_code=201,
+    response_model=PaymentRead,
+    summary="Create a payment and get the URL to send the payer to",
+)
 def create_payment(
     body: PaymentCreate,
     session: SessionDep,
     caller: ServiceOrOfficerDep,
     provider: ProviderDep,
-    response: Response,
-) -> PaymentRead:
-    payment = service.create_payment(session, data=body, provider=provider, created_by=caller.key_id)
-    response.headers["Location"] = f"/v1/payments/{payment.id}"
-    return to_read(payment, provider)
+    limits: LimitsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> tuple[int, dict[str, Any]]:
+        payment = service.create_payment(
+            session, data=body, provider=provider, created_by=caller.key_id, limits=limits
+        )
+        return 201, service.payment_view(session, payment, provider).model_dump(mode="json", by_alias=True)
+
+    status, response, replayed = service.idempotent(
+        session,
+        caller=caller.key_id,
+        operation="create_payment",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
+    return _json(status, response, replayed=replayed, location=f"/v1/payments/{response['payment_id']}")
+
+
+@api.get("", summary="Search payments, newest first")
+def search_payments(
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    provider: ProviderDep,
+    reference: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[ExternalStatus | None, Query(description="External status")] = None,
+    from_date: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
+    to_date: Annotated[datetime | None, Query(description="Created before (ISO 8601)")] = None,
+    payment_request_id: uuid.UUID | None = None,
+    page: Page = 1,
+    display_size: DisplaySize = 50,
+) -> PaymentPage:
+    items, total = service.search_payments(
+        session,
+        reference=reference,
+        status=state,
+        from_date=from_date,
+        to_date=to_date,
+        payment_request_id=payment_request_id,
+        page=page,
+        display_size=display_size,
+    )
+    return PaymentPage(
+        items=[service.payment_view(session, p, provider) for p in items],
+        total=total,
+        page=page,
+        display_size=display_size,
+    )
 
 
 @api.get("/{payment_id}", summary="A payment and its state")
 def get_payment(
     payment_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep, provider: ProviderDep
 ) -> PaymentRead:
-    return to_read(service.get_payment(session, payment_id=payment_id), provider)
+    return service.payment_view(session, service.get_payment(session, payment_id=payment_id), provider)
 
 
-def _format_amount(payment: Payment) -> str:
-    digits = MINOR_UNIT_DIGITS.get(payment.currency.value, 2)
-    return f"{Decimal(payment.amount).scaleb(-digits):.{digits}f} {payment.currency.value}"
-
-
-def _page(title: str, content: str, *, status: int, language: str | None = None) -> HTMLResponse:
-    body = _PAGE.substitute(lang=html.escape(language or "en"), title=html.escape(title), content=content)
-    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
-
-
-def _card_form(payment: Payment, *, error: str | None = None, status: int = 200) -> HTMLResponse:
-    problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    content = f"""
-<p>{html.escape(payment.description)}</p>
-<p class="amount">{html.escape(_format_amount(payment))}</p>
-{problem}
-<form method="post" action="/pay/{payment.id}">
-<label for="card_number">Card number</label>
-<input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" required>
-<label for="expiry">Expiry (MM/YY)</label>
-<input id="expiry" name="expiry" autocomplete="cc-exp" placeholder="MM/YY" required>
-<label for="cvc">Security code</label>
-<input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" required>
-<button type="submit">Pay {html.escape(_format_amount(payment))}</button>
-</form>
-<p class="note">Sandbox: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined. No money moves.</p>
-"""
-    return _page("Pay", content, status=status, language=payment.language)
-
-
-def _settled_page(payment: Payment) -> HTMLResponse:
-    content = (
-        f"<p>This payment is already {html.escape(payment.state.value)}.</p>"
-        f'<p><a href="{html.escape(_return_to(payment))}">Continue</a></p>'
-    )
-    return _page("Payment settled", content, status=409, language=payment.language)
-
-
-def _return_to(payment: Payment) -> str:
-    parts = urlsplit(payment.return_url)
-    extra = urlencode({"payment_id": str(payment.id), "state": payment.state.value})
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit(parts._replace(query=query))
-
-
-@hosted.get("/{payment_id}", response_class=HTMLResponse, summary="The sandbox's hosted card page")
-def card_page(payment_id: uuid.UUID, session: SessionDep) -> HTMLResponse:
-    return _page_for(session, payment_id)
-
-
-async def form_fields(request: Request) -> dict[str, str]:
-    """The urlencoded form, parsed by hand (small, fixed fields; no multipart needed)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return {key: values[0] for key, values in parsed.items() if values}
-
-
-FormDep = Annotated[dict[str, str], Depends(form_fields)]
-
-
-@hosted.post("/{payment_id}", response_class=HTMLResponse, summary="Submit the card; redirects to return_url")
-def submit_card(
-    payment_id: uuid.UUID, form: FormDep, session: SessionDep, provider: ProviderDep, outbox: OutboxDep
+@api.post("/{payment_id}/cancel", status_code=204, summary="Cancel a payment that is not finished")
+def cancel_payment(
+    payment_id: uuid.UUID,
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    provider: ProviderDep,
+    outbox: OutboxDep,
 ) -> Response:
-    try:
-        card = parse_card(
-            form.get("card_number", ""), form.get("expiry", ""), form.get("cvc", ""), now=utcnow()
+    service.cancel_payment(session, payment_id=payment_id, provider=provider, outbox=outbox)
+    return Response(status_code=204)
+
+
+@api.get("/{payment_id}/events", summary="Every state the payment went through")
+def payment_events(payment_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep) -> PaymentEvents:
+    return service.payment_events(session, payment_id=payment_id)
+
+
+@api.post(
+    "/{payment_id}/refunds",
+    status_code=202,
+    response_model=RefundRead,
+    summary="Refund all or part of a successful payment",
+)
+def create_refund(
+    payment_id: uuid.UUID,
+    body: RefundCreate,
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    provider: ProviderDep,
+    outbox: OutboxDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> tuple[int, dict[str, Any]]:
+        refund = service.create_refund(
+            session,
+            payment_id=payment_id,
+            data=body,
+            provider=provider,
+            outbox=outbox,
+            created_by=caller.key_id,
         )
-        payment = service.pay_with_sandbox_card(
-            session, payment_id=payment_id, card=card, provider=provider, outbox=outbox
-        )
-    except (CardRejected, IllegalTransition) as error:
-        # Nothing was settled: show the payment as it now stands (settled meanwhile, or still
-        # waiting for a usable card).
-        session.rollback()
-        return _page_for(
-            session, payment_id, card_error=error.detail if isinstance(error, CardRejected) else None
-        )
-    except NotFound:
-        return _not_found_page()
-    return RedirectResponse(_return_to(payment), status_code=303)
+        return 202, service.refund_view(refund).model_dump(mode="json")
+
+    status, response, replayed = service.idempotent(
+        session,
+        caller=caller.key_id,
+        operation=f"refund:{payment_id}",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
+    return _json(status, response, replayed=replayed)
 
 
-def _not_found_page() -> HTMLResponse:
-    return _page("Payment not found", "<p>There is no such payment.</p>", status=404)
+@api.get("/{payment_id}/refunds", summary="The refunds of a payment")
+def list_refunds(payment_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep) -> list[RefundRead]:
+    return [service.refund_view(r) for r in service.list_refunds(session, payment_id=payment_id)]
 
 
-def _page_for(session: Session, payment_id: uuid.UUID, *, card_error: str | None = None) -> HTMLResponse:
-    try:
-        payment = service.get_payment(session, payment_id=payment_id)
-    except NotFound:
-        return _not_found_page()
-    if payment.state is not PaymentState.CREATED:
-        return _settled_page(payment)
-    if card_error is None:
-        return _card_form(payment)
-    return _card_form(payment, error=card_error, status=422)
+@requests_api.post("", status_code=201, summary="Record what a payer owes; returns its RF creditor reference")
+def create_payment_request(
+    body: PaymentRequestCreate,
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    limits: LimitsDep,
+    settings: SettingsDep,
+    response: Response,
+) -> PaymentRequestRead:
+    request = service.create_payment_request(session, data=body, created_by=caller.key_id, limits=limits)
+    response.headers["Location"] = f"/v1/payment-requests/{request.id}"
+    return service.request_view(session, request, public_url=settings.public_url)
+
+
+@requests_api.get("", summary="Search payment requests, newest first")
+def search_payment_requests(
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    settings: SettingsDep,
+    state: RequestState | None = None,
+    payer_tax_code: Annotated[str | None, Query(max_length=32)] = None,
+    page: Page = 1,
+    display_size: DisplaySize = 50,
+) -> PaymentRequestPage:
+    items, total = service.search_payment_requests(
+        session, state=state, payer_tax_code=payer_tax_code, page=page, display_size=display_size
+    )
+    return PaymentRequestPage(
+        items=[service.request_view(session, r, public_url=settings.public_url) for r in items],
+        total=total,
+        page=page,
+        display_size=display_size,
+    )
+
+
+@requests_api.post(
+    "/import",
+    summary="Import payment requests from CSV (text/csv body)",
+    description=imports.FORMAT_HELP,
+    responses={422: {"description": "Some rows are invalid: nothing was imported (see errors)"}},
+)
+async def import_payment_requests(
+    request: Request,
+    session: SessionDep,
+    caller: ServiceOrOfficerDep,
+    limits: LimitsDep,
+    settings: SettingsDep,
+    import_valid_rows: Annotated[
+        bool, Query(description="Import the valid rows even when others are invalid")
+    ] = False,
+) -> ImportReport:
+    body = await request.body()
+    return imports.import_csv(
+        session,
+        data=imports.decode(body, limit=MAX_IMPORT_BYTES),
+        created_by=caller.key_id,
+        limits=limits,
+        public_url=settings.public_url,
+        import_valid_rows=import_valid_rows,
+    )
+
+
+@requests_api.get("/by-reference/{creditor_reference}", summary="A payment request by its RF reference")
+def find_payment_request(
+    creditor_reference: str, session: SessionDep, caller: ServiceOrOfficerDep, settings: SettingsDep
+) -> PaymentRequestRead:
+    request = service.find_payment_request(session, creditor_reference=creditor_reference)
+    return service.request_view(session, request, public_url=settings.public_url)
+
+
+@requests_api.get("/{request_id}", summary="A payment request")
+def get_payment_request(
+    request_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep, settings: SettingsDep
+) -> PaymentRequestRead:
+    request = service.get_payment_request(session, request_id=request_id)
+    return service.request_view(session, request, public_url=settings.public_url)
+
+
+@requests_api.post("/{request_id}/cancel", summary="Cancel a payment request nobody has paid yet")
+def cancel_payment_request(
+    request_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep, settings: SettingsDep
+) -> PaymentRequestRead:
+    request = service.cancel_payment_request(session, request_id=request_id)
+    return service.request_view(session, request, public_url=settings.public_url)
+
+
+@provider_webhooks.post("/webhooks/stripe", summary="Stripe's signed event notifications")
+def stripe_webhook(
+    body: RawBodyDep, request: Request, session: SessionDep, provider: ProviderDep, outbox: OutboxDep
+) -> dict[str, str]:
+    from services.payments import stripe_provider
+
+    if not isinstance(provider, stripe_provider.StripeProvider):
+        raise ProviderSignatureInvalid("This installation does not use Stripe")
+    outcome = stripe_provider.receive_webhook(
+        session,
+        provider=provider,
+        body=body,
+        signature=request.headers.get("stripe-signature"),
+        outbox=outbox,
+    )
+    return {"outcome": outcome}

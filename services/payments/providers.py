@@ -1,9 +1,12 @@
-"""Payment providers behind one small protocol, so the sandbox and real acquirers are swappable.
+"""Payment providers behind one small protocol, so the sandbox and Stripe are swappable.
 
-A provider tells where the payer goes to pay (``checkout_url``) and, once the payer has acted,
-reports a :class:`ChargeOutcome`; :func:`services.payments.service.settle` applies it. The built-in
-:class:`SandboxProvider` charges nothing: it serves Tessera's own hosted card page and decides by
-the card number, like the test cards acquirers publish.
+A provider tells where the payer goes to pay (``checkout_url``), may open a payment on its side
+when Tessera creates one (``begin``), answers what became of a payment (``lookup``: used to
+re-check a stuck payment rather than guess), gives money back (``refund``) and cancels an
+unfinished payment (``cancel``). Outcomes come back as :class:`ChargeOutcome`;
+:func:`services.payments.service.settle` applies them. The built-in :class:`SandboxProvider`
+charges nothing: it serves Tessera's own hosted card page and decides by the card number, like
+the test cards acquirers publish.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from services.payments.errors import CardRejected
 
 SANDBOX_SUCCESS_CARD = "4242424242424242"
 SANDBOX_DECLINED_CARD = "4000000000000002"
+# The documented sandbox cards and what they do (shown on the card page and in the docs).
+SANDBOX_CARDS: dict[str, str] = {
+    SANDBOX_SUCCESS_CARD: "succeeds",
+    SANDBOX_DECLINED_CARD: "is declined (card_declined)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,24 @@ class ChargeOutcome:
     card_brand: str | None = None
     card_last4: str | None = None
     decline_code: str | None = None
+    cancelled: bool = False  # the provider cancelled it (no charge); neither success nor decline
+    fee: int | None = None
+    net: int | None = None
+    balance_transaction_id: str | None = None  # the provider's record of gross, fee and net
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """What a provider opened on its side for a new payment (nothing, for the sandbox)."""
+
+    provider_id: str | None = None
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOutcome:
+    provider_refund_id: str
+    succeeded: bool | None  # None: submitted, the provider reports the result later
 
 
 class PaymentProvider(Protocol):
@@ -43,6 +69,20 @@ class PaymentProvider(Protocol):
 
     def checkout_url(self, payment_id: uuid.UUID) -> str:
         """Where the payer is sent to complete the payment (the payment's ``next_url``)."""
+        ...
+
+    def begin(self, *, payment_id: uuid.UUID, amount: int, currency: str, description: str) -> Checkout:
+        """Open the payment on the provider's side (idempotent per ``payment_id``)."""
+        ...
+
+    def lookup(self, provider_id: str) -> ChargeOutcome | None:
+        """The final outcome of a payment, or None while it is still undecided."""
+        ...
+
+    def refund(self, *, refund_id: uuid.UUID, provider_id: str, amount: int) -> RefundOutcome: ...
+
+    def cancel(self, provider_id: str) -> bool:
+        """Cancel an unfinished payment; False when the provider says it has already settled."""
         ...
 
 
@@ -90,9 +130,11 @@ def parse_card(number: str, expiry: str, cvc: str, *, now: datetime) -> CardDeta
 
 class SandboxProvider:
     """Tessera's test acquirer: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
-    any other number is refused as not a sandbox card."""
+    any other number is refused as not a sandbox card. Charges settle at once, so nothing is ever
+    left undecided on its side; refunds succeed at once."""
 
     name = "sandbox"
+    uses_card_form = True
 
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
@@ -100,8 +142,20 @@ class SandboxProvider:
     def checkout_url(self, payment_id: uuid.UUID) -> str:
         return f"{self.public_url}/pay/{payment_id}"
 
+    def begin(self, *, payment_id: uuid.UUID, amount: int, currency: str, description: str) -> Checkout:
+        return Checkout()
+
+    def lookup(self, provider_id: str) -> ChargeOutcome | None:
+        return None
+
+    def refund(self, *, refund_id: uuid.UUID, provider_id: str, amount: int) -> RefundOutcome:
+        return RefundOutcome(provider_refund_id=f"sbx_re_{secrets.token_hex(12)}", succeeded=True)
+
+    def cancel(self, provider_id: str) -> bool:
+        return True
+
     def charge(self, card: CardDetails) -> ChargeOutcome:
-        if card.number not in (SANDBOX_SUCCESS_CARD, SANDBOX_DECLINED_CARD):
+        if card.number not in SANDBOX_CARDS:
             raise CardRejected(
                 "The sandbox accepts only its test cards: 4242 4242 4242 4242 (succeeds) and "
                 "4000 0000 0000 0002 (declined)",

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.payments.models import Payment
+from services.payments.models import (
+    UNFINISHED,
+    BalanceTransaction,
+    IdempotencyRecord,
+    Instalment,
+    Payment,
+    PaymentEvent,
+    PaymentRequest,
+    PaymentState,
+    ProviderEvent,
+    Refund,
+    RefundState,
+    RequestState,
+)
 
 
 def get(session: Session, payment_id: uuid.UUID, *, for_update: bool = False) -> Payment | None:
@@ -17,3 +34,230 @@ def add(session: Session, payment: Payment) -> Payment:
     session.add(payment)
     session.flush()
     return payment
+
+
+def by_provider_id(session: Session, provider: str, provider_id: str) -> Payment | None:
+    return session.scalars(
+        select(Payment).where(Payment.provider == provider, Payment.provider_transaction_id == provider_id)
+    ).first()
+
+
+def search(
+    session: Session, *, filters: list[ColumnElement[bool]], offset: int, limit: int
+) -> tuple[list[Payment], int]:
+    total = session.scalar(select(func.count()).select_from(Payment).where(*filters)) or 0
+    rows = session.scalars(
+        select(Payment)
+        .where(*filters)
+        .order_by(Payment.created_at.desc(), Payment.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total
+
+
+def stale_unfinished(session: Session, *, created_before: datetime, limit: int = 200) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.state.in_(UNFINISHED), Payment.created_at < created_before)
+            .order_by(Payment.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def submitted_before(session: Session, *, before: datetime, limit: int = 200) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.state == PaymentState.SUBMITTED, Payment.updated_at < before)
+            .order_by(Payment.updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def add_event(session: Session, payment_id: uuid.UUID, state: PaymentState, at: datetime) -> None:
+    session.add(PaymentEvent(payment_id=payment_id, state=state, occurred_at=at))
+
+
+def events(session: Session, payment_id: uuid.UUID) -> list[PaymentEvent]:
+    return list(
+        session.scalars(
+            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id)
+        )
+    )
+
+
+def refunds(session: Session, payment_id: uuid.UUID) -> list[Refund]:
+    return list(
+        session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at))
+    )
+
+
+def refunded_amounts(session: Session, payment_id: uuid.UUID) -> tuple[int, int]:
+    """(refunded successfully, still submitted) in minor units."""
+    rows = session.execute(
+        select(Refund.state, func.coalesce(func.sum(Refund.amount), 0))
+        .where(Refund.payment_id == payment_id)
+        .group_by(Refund.state)
+    ).all()
+    totals = {state: int(amount) for state, amount in rows}
+    return totals.get(RefundState.SUCCESS, 0), totals.get(RefundState.SUBMITTED, 0)
+
+
+def refund_by_provider_id(session: Session, provider_refund_id: str) -> Refund | None:
+    return session.scalars(select(Refund).where(Refund.provider_refund_id == provider_refund_id)).first()
+
+
+def get_request(
+    session: Session, request_id: uuid.UUID, *, for_update: bool = False
+) -> PaymentRequest | None:
+    return session.get(PaymentRequest, request_id, with_for_update=for_update)
+
+
+def request_by_reference(session: Session, reference: str) -> PaymentRequest | None:
+    return session.scalars(
+        select(PaymentRequest).where(PaymentRequest.creditor_reference == reference)
+    ).first()
+
+
+def instalments(session: Session, request_id: uuid.UUID) -> list[Instalment]:
+    return list(
+        session.scalars(
+            select(Instalment).where(Instalment.payment_request_id == request_id).order_by(Instalment.number)
+        )
+    )
+
+
+def search_requests(
+    session: Session, *, filters: list[ColumnElement[bool]], offset: int, limit: int
+) -> tuple[list[PaymentRequest], int]:
+    total = session.scalar(select(func.count()).select_from(PaymentRequest).where(*filters)) or 0
+    rows = session.scalars(
+        select(PaymentRequest)
+        .where(*filters)
+        .order_by(PaymentRequest.created_at.desc(), PaymentRequest.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total
+
+
+def open_requests_due_before(session: Session, day: Any, limit: int = 500) -> list[PaymentRequest]:
+    return list(
+        session.scalars(
+            select(PaymentRequest)
+            .where(PaymentRequest.state == RequestState.OPEN, PaymentRequest.due_date < day)
+            .limit(limit)
+        )
+    )
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any], returning: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: True when the row went in. On PostgreSQL a concurrent
+    duplicate waits for the first transaction, then inserts nothing."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover  (Tessera runs on PostgreSQL or SQLite only)
+        statement = insert(table).values(values)
+    return session.execute(statement.returning(returning)).first() is not None
+
+
+def claim_idempotency(
+    session: Session, *, caller: str, operation: str, key: str, fingerprint: str, now: datetime
+) -> bool:
+    table: Any = IdempotencyRecord.__table__
+    values = {
+        "caller": caller,
+        "operation": operation,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": 0,
+        "response": {},
+        "created_at": now,
+    }
+    return _insert_ignoring_duplicates(session, table, values, table.c.id)
+
+
+def idempotency_record(
+    session: Session, *, caller: str, operation: str, key: str
+) -> IdempotencyRecord | None:
+    return session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.caller == caller,
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.key == key,
+        )
+    ).first()
+
+
+def store_idempotent_response(
+    session: Session, *, caller: str, operation: str, key: str, status_code: int, response: dict[str, Any]
+) -> None:
+    session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.caller == caller,
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.key == key,
+        )
+        .values(status_code=status_code, response=response)
+    )
+
+
+def store_provider_event(
+    session: Session, *, provider: str, event_id: str, type_: str, payload: dict[str, Any], now: datetime
+) -> int | None:
+    """The stored row's id, or None when this event id was already stored (a redelivery)."""
+    table: Any = ProviderEvent.__table__
+    values = {
+        "provider": provider,
+        "event_id": event_id,
+        "type": type_,
+        "payload": payload,
+        "received_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    row = session.execute(statement.returning(table.c.id)).first()
+    return None if row is None else int(row[0])
+
+
+def add_balance_transaction(session: Session, values: dict[str, Any]) -> bool:
+    table: Any = BalanceTransaction.__table__
+    return _insert_ignoring_duplicates(session, table, values, table.c.id)
+
+
+def balance_transactions(session: Session, payment_id: uuid.UUID) -> list[BalanceTransaction]:
+    return list(
+        session.scalars(
+            select(BalanceTransaction)
+            .where(BalanceTransaction.payment_id == payment_id)
+            .order_by(BalanceTransaction.id)
+        )
+    )
+
+
+def mark_payout(session: Session, *, provider: str, transaction_ids: list[str], payout_id: str) -> int:
+    result = session.execute(
+        update(BalanceTransaction)
+        .where(
+            BalanceTransaction.provider == provider, BalanceTransaction.transaction_id.in_(transaction_ids)
+        )
+        .values(payout_id=payout_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_provider_event(session: Session, row_id: int, *, outcome: str, now: datetime) -> None:
+    session.execute(
+        update(ProviderEvent).where(ProviderEvent.id == row_id).values(processed_at=now, outcome=outcome)
+    )

@@ -60,7 +60,7 @@ def test_create_payment(payments_client: TestClient, principal_headers: Headers,
     assert {
         k: data[k] for k in ("state", "amount", "currency", "reference", "description", "return_url")
     } == {
-        "state": "created",
+        "state": {"status": "created", "finished": False, "code": None, "message": None},
         "amount": 1999,
         "currency": "SEK",
         "reference": "R-1",
@@ -70,6 +70,9 @@ def test_create_payment(payments_client: TestClient, principal_headers: Headers,
     assert data["_links"] == {
         "self": f"/v1/payments/{payment_id}",
         "next_url": f"http://payments.test/pay/{payment_id}",
+        "events": f"/v1/payments/{payment_id}/events",
+        "refunds": f"/v1/payments/{payment_id}/refunds",
+        "cancel": f"/v1/payments/{payment_id}/cancel",
     }
     fetched = payments_client.get(f"/v1/payments/{payment_id}", headers=principal_headers("officer"))
     assert fetched.status_code == 200 and fetched.json() == data
@@ -98,6 +101,7 @@ def test_supplier_and_anonymous_callers_cannot_create_payments(
         ({"amount": 0}, "amount"),
         ({"amount": -5}, "amount"),
         ({"currency": "USD"}, "currency"),
+        ({"metadata": {}}, "metadata"),
         ({"reference": ""}, "reference"),
         ({"return_url": "javascript:alert(1)"}, "return_url"),
         ({"language": "finnish"}, "language"),
@@ -130,8 +134,8 @@ def test_hosted_page_is_a_plain_form(payments_client: TestClient, principal_head
     payment = new_payment(payments_client, principal_headers, description="Permit <b>fee</b>")
     page = payments_client.get(f"/pay/{payment['payment_id']}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert f'<form method="post" action="/pay/{payment["payment_id"]}">' in page.text
-    assert "45.00 EUR" in page.text and 'lang="fi"' in page.text
+    assert f'<form method="post" action="/pay/{payment["payment_id"]}?lang=en">' in page.text
+    assert "€45.00" in page.text and 'lang="en"' in page.text
     assert "Permit &lt;b&gt;fee&lt;/b&gt;" in page.text  # the description is escaped
     assert "<script" not in page.text
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
@@ -149,14 +153,14 @@ def test_success_card_settles_records_event_and_redirects(
     assert parse_qs(target.query) == {
         "lang": ["fi"],
         "payment_id": [payment["payment_id"]],
-        "state": ["succeeded"],
+        "state": ["success"],
     }
 
     settled = payments_client.get(
         f"/v1/payments/{payment['payment_id']}", headers=principal_headers("officer")
     ).json()
     assert (
-        settled["state"] == "succeeded"
+        settled["state"] == {"status": "success", "finished": True, "code": None, "message": None}
         and settled["card_last4"] == "4242"
         and settled["card_brand"] == "visa"
     )
@@ -192,8 +196,8 @@ def test_declined_card_fails_the_payment_and_records_payment_failed(
         f"/v1/payments/{payment['payment_id']}", headers=principal_headers("officer")
     ).json()
     assert (
-        settled["state"] == "failed"
-        and settled["failure_code"] == "card_declined"
+        settled["state"]["status"] == "failed"
+        and settled["state"]["code"] == "P0010"
         and settled["paid_at"] is None
     )
     assert [e.type for e in outbox_events(payments_client)] == ["payment.failed"]
@@ -205,7 +209,7 @@ def test_a_settled_payment_cannot_be_paid_again(
     payment = new_payment(payments_client, principal_headers)
     payments_client.post(f"/pay/{payment['payment_id']}", data=DECLINED, follow_redirects=False)
     again = payments_client.post(f"/pay/{payment['payment_id']}", data=GOOD, follow_redirects=False)
-    assert again.status_code == 409 and "already failed" in again.text
+    assert again.status_code == 409 and "already finished" in again.text
     assert payments_client.get(f"/pay/{payment['payment_id']}").status_code == 409
     assert [e.type for e in outbox_events(payments_client)] == ["payment.failed"]
 
@@ -230,7 +234,7 @@ def test_bad_card_details_show_the_form_again_and_change_nothing(
     response = payments_client.post(f"/pay/{payment['payment_id']}", data=form, follow_redirects=False)
     assert response.status_code == 422 and message in response.text and "<form" in response.text
     state = payments_client.get(f"/v1/payments/{payment['payment_id']}", headers=principal_headers("officer"))
-    assert state.json()["state"] == "created" and outbox_events(payments_client) == []
+    assert state.json()["state"]["status"] == "created" and outbox_events(payments_client) == []
 
 
 def test_hosted_page_of_unknown_payment(payments_client: TestClient) -> None:
