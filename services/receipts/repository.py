@@ -134,8 +134,11 @@ def series_records(session: Session, series_key: str) -> Iterator[StoredReceipt]
         .order_by(Receipt.number)
         .execution_options(yield_per=1000)
     )
-    for record, record_hash, signature in rows:
-        yield StoredReceipt(bytes(record), record_hash, bytes(signature))
+    try:
+        for record, record_hash, signature in rows:
+            yield StoredReceipt(bytes(record), record_hash, bytes(signature))
+    finally:
+        rows.close()  # the reader may stop at the first broken link
 
 
 # ---- PDFs ------------------------------------------------------------------------------------

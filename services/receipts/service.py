@@ -475,7 +475,11 @@ def verify_receipt(session: Session, *, receipt_id: uuid.UUID, issuing: Issuing)
 
 
 def verify_series(session: Session, *, series_key: str, verifier: ReceiptVerifier) -> ChainVerdict:
-    return verify_chain(repository.series_records(session, series_key), verifier)
+    records = repository.series_records(session, series_key)
+    try:
+        return verify_chain(records, verifier)
+    finally:
+        records.close()
 
 
 def series_keys(session: Session) -> list[str]:
