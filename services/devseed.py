@@ -9,6 +9,7 @@ once and never stored in plain text) so that every start can print them again.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 from gateway import service as keys
@@ -18,9 +19,10 @@ from services.common.devkeys import ensure_dev_signing_key
 from services.common.identity import Role
 from services.common.migrations import SECTIONS, upgrade
 from services.common.settings import MunicipalitySettings
+from services.payments import references
 from services.payments import service as payments
 from services.payments.providers import SandboxProvider
-from services.payments.schemas import PaymentCreate
+from services.payments.schemas import PaymentCreate, PaymentRequestCreate
 from services.payments.settings import PaymentsSettings
 
 DEMO_FILE = "demo-keys.json"
@@ -49,6 +51,7 @@ def _create_demo_payments() -> list[dict[str, str]]:
     """A few fees waiting to be paid, created through the payments service's own rules."""
     settings = PaymentsSettings()
     provider = SandboxProvider(settings.public_url)
+    limits = payments.Limits(max_amount=settings.max_amount_by_currency)
     demo = [
         (4500, "EUR", "DEMO-PARK-0001", "Parking fine, Via Roma"),
         (12000, "EUR", "DEMO-WASTE-0001", "Waste collection fee 2026, first instalment"),
@@ -69,13 +72,70 @@ def _create_demo_payments() -> list[dict[str, str]]:
                     }
                 )
                 payment = payments.create_payment(
-                    session, data=data, provider=provider, created_by="demo-seed"
+                    session, data=data, provider=provider, created_by="demo-seed", limits=limits
                 )
                 created.append(
                     {
                         "id": str(payment.id),
                         "description": description,
                         "pay": provider.checkout_url(payment.id),
+                    }
+                )
+            session.commit()
+            return created
+    finally:
+        database.dispose()
+
+
+def _create_demo_payment_requests() -> list[dict[str, str]]:
+    """A few amounts owed, each with its RF creditor reference, as a city would print on notices."""
+    settings = PaymentsSettings()
+    limits = payments.Limits(max_amount=settings.max_amount_by_currency)
+    due = (date.today() + timedelta(days=60)).isoformat()
+    first = (date.today() + timedelta(days=30)).isoformat()
+    demo: list[dict[str, object]] = [
+        {
+            "payer": {"name": "Maria Rossi"},
+            "description": "Waste collection tax 2026",
+            "category": "TARI",
+            "amount": 24000,
+            "currency": "EUR",
+            "due_date": due,
+            "instalments": [{"amount": 12000, "due_date": first}, {"amount": 12000, "due_date": due}],
+        },
+        {
+            "payer": {"name": "Anna Svensson"},
+            "description": "Preschool fee, December",
+            "category": "SCHOOL",
+            "amount": 145000,
+            "currency": "SEK",
+            "due_date": due,
+        },
+        {
+            "payer": {"name": "Kovács Péter"},
+            "description": "Parking permit 2027",
+            "category": "PARK",
+            "amount": 1200000,
+            "currency": "HUF",
+            "due_date": due,
+        },
+    ]
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.sessionmaker() as session:
+            created = []
+            for body in demo:
+                request = payments.create_payment_request(
+                    session,
+                    data=PaymentRequestCreate.model_validate(body),
+                    created_by="demo-seed",
+                    limits=limits,
+                )
+                created.append(
+                    {
+                        "reference": references.display(request.creditor_reference),
+                        "description": request.description,
+                        "pay": f"{settings.public_url}/pay/owed/{request.creditor_reference}",
                     }
                 )
             session.commit()
@@ -99,7 +159,11 @@ def prepare(*, data_dir: Path, demo: bool) -> list[str]:
         seeded = json.loads(seed_file.read_text())
     else:
         created_keys = _create_demo_keys()
-        seeded = {"keys": created_keys, "payments": _create_demo_payments()}
+        seeded = {
+            "keys": created_keys,
+            "payments": _create_demo_payments(),
+            "requests": _create_demo_payment_requests(),
+        }
         seed_file.touch(mode=0o600)
         seed_file.write_text(json.dumps(seeded, indent=2))
 
@@ -113,6 +177,8 @@ def prepare(*, data_dir: Path, demo: bool) -> list[str]:
     ]
     for payment in seeded["payments"]:
         lines.append(f"Pay a demo fee     {payment['pay']}   ({payment['description']})")
+    for owed in seeded.get("requests", []):
+        lines.append(f"Owed (RF ref)      {owed['reference']}   {owed['pay']}   ({owed['description']})")
     lines.append(
         "Try it:            curl -H 'Authorization: Bearer <officer key>' http://127.0.0.1:8000/v1/payments/<id>"
     )

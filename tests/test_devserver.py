@@ -104,7 +104,10 @@ def test_thin_flow_and_refusals_through_the_gateway(suite: tuple[str, Path, subp
         data={"card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"},
     )
     assert paid.status_code == 303, paid.text
-    assert httpx.get(f"{gateway}/v1/payments/{payment_id}", headers=officer).json()["state"] == "succeeded"
+    assert (
+        httpx.get(f"{gateway}/v1/payments/{payment_id}", headers=officer).json()["state"]["status"]
+        == "success"
+    )
 
     receipts = wait_for(
         lambda: httpx.get(f"{gateway}/v1/receipts", headers=officer).json()["items"], 20, "the receipt"
