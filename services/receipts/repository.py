@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -126,7 +126,7 @@ def series_keys(session: Session) -> list[str]:
     return list(session.scalars(select(ReceiptSeries.key).order_by(ReceiptSeries.key)))
 
 
-def series_records(session: Session, series_key: str) -> Iterator[StoredReceipt]:
+def series_records(session: Session, series_key: str) -> Generator[StoredReceipt, None, None]:
     """The stored records of a series in number order, streamed."""
     rows = session.execute(
         select(Receipt.record, Receipt.record_hash, Receipt.signature)

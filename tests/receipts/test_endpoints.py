@@ -220,3 +220,76 @@ def test_oversized_delivery_is_refused_before_reading_it_all(receipts_client: Te
     response = deliver(receipts_client, body)
     assert response.status_code == 413 and response.json()["code"] == "webhook_too_large"
     assert counts(receipts_client) == (0, 0)
+
+
+def only_receipt(client: TestClient, headers: Headers) -> dict[str, Any]:
+    (receipt,) = client.get("/v1/receipts", headers=headers("officer")).json()["items"]
+    return receipt  # type: ignore[no-any-return]
+
+
+def test_the_json_record_html_and_pdf_of_a_receipt(
+    receipts_client: TestClient, principal_headers: Headers
+) -> None:
+    deliver(receipts_client, paid_event(language="hu").encode())
+    officer = principal_headers("officer")
+    receipt = only_receipt(receipts_client, principal_headers)
+    assert receipt["display_number"].endswith("-000001") and receipt["kind"] == "receipt"
+    assert receipt["record"]["number"] == 1 and receipt["record"]["payer"]["language"] == "hu"
+    assert receipt["pdf_status"] == "pending" and len(receipt["record_hash"]) == 64
+
+    html = receipts_client.get(f"/v1/receipts/{receipt['id']}/html", headers=officer)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert receipt["display_number"] in html.text and f"/verify/{receipt['id']}" in html.text
+    assert "script-src" not in html.headers["content-security-policy"]
+
+    waiting = receipts_client.get(f"/v1/receipts/{receipt['id']}/pdf", headers=officer)
+    assert waiting.status_code == 503 and waiting.headers["retry-after"] == "5"
+    assert waiting.json()["code"] == "receipt_pdf_not_ready"
+    assert receipts_client.app.state.pdf_worker.run_once() == 1  # type: ignore[attr-defined]
+    pdf = receipts_client.get(f"/v1/receipts/{receipt['id']}/pdf", headers=officer)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert receipts_client.get(f"/v1/receipts/{receipt['id']}/pdf").status_code == 401
+
+
+def test_the_public_verification_page(receipts_client: TestClient, principal_headers: Headers) -> None:
+    payment_id = uuid.uuid4()
+    deliver(receipts_client, paid_event(payment_id, amount=12345).encode())
+    receipt = only_receipt(receipts_client, principal_headers)
+    page = receipts_client.get(f"/verify/{receipt['id']}")  # no identity at all
+    assert page.status_code == 200
+    assert "Genuine receipt, signature valid." in page.text and "Città di Demo" in page.text
+    assert "123.45" in page.text and receipt["display_number"] in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+
+    refund = WebhookEvent(
+        id=uuid.uuid4(),
+        type="payment.refunded",
+        resource_id=str(payment_id),
+        created_at=datetime.now(UTC),
+        data={"payment_id": str(payment_id), "refund_id": "re_9", "amount": 12345, "currency": "EUR"},
+    )
+    assert deliver(receipts_client, refund.encode()).json()["outcome"] == "processed"
+    again = receipts_client.get(f"/verify/{receipt['id']}")
+    assert "It has been refunded." in again.text and ">refunded<" in again.text
+
+    missing = receipts_client.get(f"/verify/{uuid.uuid4()}")
+    assert missing.status_code == 404 and "Receipt not found" in missing.text
+    assert receipts_client.get("/verify/not-a-uuid").status_code == 422
+
+
+def test_a_refund_before_its_receipt_is_refused_so_the_sender_retries(receipts_client: TestClient) -> None:
+    payment_id = uuid.uuid4()
+    refund = WebhookEvent(
+        id=uuid.uuid4(),
+        type="payment.refunded",
+        resource_id=str(payment_id),
+        created_at=datetime.now(UTC),
+        data={"payment_id": str(payment_id), "refund_id": "re_1", "amount": 100, "currency": "EUR"},
+    )
+    response = deliver(receipts_client, refund.encode())
+    assert response.status_code == 409 and response.json()["code"] == "original_receipt_missing"
+    assert counts(receipts_client) == (0, 0)  # not marked received: the redelivery will apply it
+    deliver(receipts_client, paid_event(payment_id).encode())
+    assert deliver(receipts_client, refund.encode()).json()["outcome"] == "processed"
+    assert counts(receipts_client) == (2, 2)
