@@ -213,7 +213,9 @@ def new_payment(session: Session, provider: SandboxProvider, at: datetime) -> Pa
 
 
 def events_of(session: Session) -> list[str]:
-    return list(session.scalars(select(OUTBOX_TABLES.events.c.type).order_by(OUTBOX_TABLES.events.c.sequence)))
+    return list(
+        session.scalars(select(OUTBOX_TABLES.events.c.type).order_by(OUTBOX_TABLES.events.c.sequence))
+    )
 
 
 def test_sweep_expires_unfinished_payments_after_90_minutes(session: Session) -> None:
