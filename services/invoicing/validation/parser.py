@@ -139,6 +139,10 @@ def _parser() -> etree.XMLParser:
             huge_tree=False,
             collect_ids=False,
             recover=False,
+            # Indentation between elements is dropped: a third fewer nodes to build, keep and
+            # walk. Text of leaf elements, blank or not, is kept; no EN 16931 rule or XSD check
+            # reads the whitespace between elements (the CEN unit cases agree either way).
+            remove_blank_text=True,
         )
         _local.parser = parser
     return parser

@@ -110,3 +110,11 @@ def test_other_documents_are_named_in_the_refusal(xml: str, found: str) -> None:
     with pytest.raises(WrongDocumentType, match=found) as caught:
         document_type(parse(xml.encode()))
     assert caught.value.line == 1
+
+
+def test_indentation_goes_but_leaf_text_and_lines_stay() -> None:
+    root = parse(small_invoice("\n  <cbc:Note>  </cbc:Note>\n  <cbc:ID> 7 </cbc:ID>\n").encode())
+    note, identifier = list(root)
+    assert root.text is None and note.tail is None
+    assert note.text == "  " and identifier.text == " 7 "
+    assert (note.sourceline, identifier.sourceline) == (2, 3)
