@@ -37,10 +37,11 @@ def _insert_ignoring_conflicts(session: Session, table: object, rows: Sequence[d
         return 0
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    # Core insert on the session's connection: a plain executemany whose rowcount is what went in.
-    statement = module.insert(getattr(table, "__table__", table)).on_conflict_do_nothing()
+    target = getattr(table, "__table__", table)
+    # RETURNING counts what went in (an executemany's rowcount is -1 on psycopg).
+    statement = module.insert(target).on_conflict_do_nothing().returning(*target.primary_key.columns)
     result: CursorResult[Any] = session.connection().execute(statement, list(rows))
-    return int(result.rowcount or 0)
+    return len(result.all())
 
 
 # ---- receipts and their series -------------------------------------------------------------
