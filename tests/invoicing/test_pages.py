@@ -23,7 +23,7 @@ def csrf_of(html: str) -> str:
 def test_login_sets_a_strict_httponly_session_cookie_after_the_double_submit_check(
     invoicing_client: TestClient,
 ) -> None:
-    invoicing_client.base_url = "https://invoicing.test"  # type: ignore[assignment]  # Secure cookies
+    invoicing_client.base_url = "https://invoicing.test"  # Secure cookies travel over https only
     form = invoicing_client.get("/invoicing/login")
     assert form.status_code == 200 and "script-src" not in form.headers["content-security-policy"]
     token = csrf_of(form.text)
@@ -43,7 +43,7 @@ def test_login_sets_a_strict_httponly_session_cookie_after_the_double_submit_che
 
 
 def test_login_refuses_what_is_not_a_key(invoicing_client: TestClient) -> None:
-    invoicing_client.base_url = "https://invoicing.test"  # type: ignore[assignment]  # Secure cookies
+    invoicing_client.base_url = "https://invoicing.test"  # Secure cookies travel over https only
     token = csrf_of(invoicing_client.get("/invoicing/login").text)
     refused = invoicing_client.post("/invoicing/login", data={"csrf": token, "key": "password1"})
     assert refused.status_code == 400 and "not a Tessera API key" in refused.text
