@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from services.common.db import utcnow
 from services.receipts.chain import GENESIS_HASH, StoredReceipt
 from services.receipts.document import ReceiptKind, Series
 from services.receipts.models import (
+    Base,
     BalanceTransaction,
     BankEntry,
     BankStatement,
@@ -31,13 +32,13 @@ from services.receipts.models import (
 )
 
 
-def _insert_ignoring_conflicts(session: Session, table: object, rows: Sequence[dict[str, object]]) -> int:
+def _insert_ignoring_conflicts(session: Session, table: type[Base], rows: Sequence[dict[str, object]]) -> int:
     """Insert ``rows``, skipping those that collide with a unique constraint; how many went in."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    target = getattr(table, "__table__", table)
+    target = cast(Table, table.__table__)
     # RETURNING counts what went in (an executemany's rowcount is -1 on psycopg).
     statement = module.insert(target).on_conflict_do_nothing().returning(*target.primary_key.columns)
     result: CursorResult[Any] = session.connection().execute(statement, list(rows))
