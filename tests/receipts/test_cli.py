@@ -1,0 +1,115 @@
+"""``tessera receipts ...``: the chain check names the first broken link; statements, sandbox payouts,
+a run and a daily close from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.db import Database
+from services.receipts import cli
+from services.receipts.reconciliation import camt053_statement, payout_credits
+from services.receipts.service import Issuing
+from services.receipts.signing import ReceiptSigner
+from tests.receipts.test_reconciliation import DAY1, IBAN, receipt_on, simulate
+from tests.receipts.test_service import rows
+
+
+def tessera_receipts(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tessera")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["receipts", *argv])
+    code: int = args.func(args)
+    return code
+
+
+@pytest.fixture
+def public_key(tmp_path: Path, signer: ReceiptSigner) -> Path:
+    path = tmp_path / "receipts-public.pem"
+    path.write_bytes(signer.public_pem())
+    return path
+
+
+def test_verify_chain_names_the_first_broken_link(
+    database: Database,
+    issuing: Issuing,
+    receipts_db_url: str,
+    public_key: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for amount in (100, 200, 300, 400):
+        receipt_on(database, issuing, DAY1, amount)
+    check = ("verify-chain", "--database-url", receipts_db_url, "--public-key", str(public_key))
+    assert tessera_receipts(*check) == 0
+    assert "intact, 4 receipts" in capsys.readouterr().out
+
+    third = rows(database)[2]
+    record = json.loads(bytes(third.record))
+    record["purpose"]["description"] = "Something else"
+    altered = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        key = third.id.hex if connection.dialect.name == "sqlite" else third.id
+        connection.execute(
+            sa.text("UPDATE receipts SET record = :r WHERE id = :id"), {"r": altered, "id": key}
+        )
+    assert tessera_receipts(*check) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN after 2 good receipts: receipt number 3: altered_content" in out
+
+
+def test_verify_chain_with_a_key_that_did_not_sign_is_a_failure(
+    database: Database,
+    issuing: Issuing,
+    receipts_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    receipt_on(database, issuing, DAY1, 100)
+    other = tmp_path / "other.pem"
+    other.write_bytes(ReceiptSigner.development(tmp_path / "other").public_pem())
+    assert (
+        tessera_receipts("verify-chain", "--database-url", receipts_db_url, "--public-key", str(other)) == 1
+    )
+    assert "unknown_key" in capsys.readouterr().out
+    missing = tmp_path / "missing.pem"
+    assert (
+        tessera_receipts("verify-chain", "--database-url", receipts_db_url, "--public-key", str(missing)) == 2
+    )
+
+
+def test_statement_payouts_reconcile_and_close_from_the_command_line(
+    database: Database,
+    issuing: Issuing,
+    receipts_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    receipt_on(database, issuing, DAY1, 1500)
+    url = ("--database-url", receipts_db_url)
+    assert tessera_receipts("simulate-payouts", "--day", DAY1.isoformat(), *url) == 0
+    assert "po_sbx_20260310_EUR: 1500 EUR arriving 2026-03-12" in capsys.readouterr().out
+    (payout,) = simulate(database, DAY1)  # already there: returned, not made twice
+    statement = tmp_path / "march.xml"
+    statement.write_bytes(camt053_statement(iban=IBAN, statement_id="S", credits=payout_credits([payout])))
+    assert tessera_receipts("import-statement", str(statement), *url) == 0
+    assert "camt.053, 1 entries, 1 new" in capsys.readouterr().out
+    bad = tmp_path / "bad.sta"
+    bad.write_text(":20:X\n:25:NOT-AN-ACCOUNT\n")
+    assert tessera_receipts("import-statement", str(bad), *url) == 1
+    assert "nothing was imported" in capsys.readouterr().err
+    assert tessera_receipts("reconcile", "--as-of", "2026-03-20", "--from", "2026-03-01", *url) == 0
+    out = capsys.readouterr().out
+    assert "receipt     matched" in out and "payout      matched" in out
+    today = datetime.now(ZoneInfo("Europe/Rome")).date().isoformat()  # the municipality's day
+    assert tessera_receipts("close-day", "--day", today, *url) == 0
+    assert "1 receipts, 0 credits, numbers 1-1, total 1500" in capsys.readouterr().out
+    assert tessera_receipts("close-day", "--day", today, *url) == 1
+    assert "already closed" in capsys.readouterr().err
