@@ -75,6 +75,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def shown(path: Path) -> str:
+    """The path as printable text: bytes of a file name that are not UTF-8 appear as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
 def _xml_files(folder: Path) -> Iterator[Path]:
     for parent, dirs, names in os.walk(folder):
         dirs.sort()
@@ -91,14 +96,14 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
         if path.is_dir():
             found = list(_xml_files(path))
             if not found:
-                errors.append(f"{path}: no *.xml file in this folder")
+                errors.append(f"{shown(path)}: no *.xml file in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         elif path.exists():
-            errors.append(f"{path}: not a regular file or folder")
+            errors.append(f"{shown(path)}: not a regular file or folder")
         else:
-            errors.append(f"{path}: no such file or folder")
+            errors.append(f"{shown(path)}: no such file or folder")
     return files, errors
 
 
@@ -194,14 +199,14 @@ def _validate_files(files: list[Path], args: argparse.Namespace, tally: report.T
                 bar.update()
                 if isinstance(outcome, OSError):
                     reason = outcome.strerror or str(outcome)
-                    bar.write(f"tessera validate: {path}: cannot be read ({reason})", file=sys.stderr)
+                    bar.write(f"tessera validate: {shown(path)}: cannot be read ({reason})", file=sys.stderr)
                     tally.unreadable += 1
                     continue
                 tally.add(outcome)
                 if show_progress:
-                    bar.write(render(str(path), outcome), file=out)
+                    bar.write(render(shown(path), outcome), file=out)
                 else:
-                    out.write(render(str(path), outcome) + "\n")
+                    out.write(render(shown(path), outcome) + "\n")
         except SchemasError as error:
             print(f"tessera validate: {error}", file=sys.stderr)
             return USAGE

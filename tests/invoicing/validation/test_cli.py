@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -203,3 +204,17 @@ def test_tessera_validate_does_not_import_the_web_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names of arbitrary bytes are a Linux matter")
+def test_file_names_that_are_not_utf8_are_printed_escaped(tmp_path: Path) -> None:
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname.xml"))
+    odd.write_bytes(INVOICE.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "services.invoicing.validation.cli", "--format", "json", str(tmp_path)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["file"].endswith("bad\\xffname.xml")
