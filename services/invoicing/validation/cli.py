@@ -7,10 +7,12 @@ when an input cannot be read (or the UBL schemas are missing); messages go to st
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import multiprocessing
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -126,9 +128,12 @@ def _list_rules(output_format: str) -> int:
 def check_file(path: Path, max_bytes: int) -> ValidationReport | OSError:
     """The report on one file, or the error that kept it from being read (a file over the limit is not read)."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return too_large(size, max_bytes)
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            # A pipe or device named *.xml in a folder would block or never end.
+            return OSError(errno.EINVAL, "not a regular file")
+        if status.st_size > max_bytes:
+            return too_large(status.st_size, max_bytes)
         data = path.read_bytes()
     except OSError as error:
         return error

@@ -218,3 +218,12 @@ def test_file_names_that_are_not_utf8_are_printed_escaped(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["file"].endswith("bad\\xffname.xml")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_named_xml_is_reported_not_read(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(folder / "pipe.xml")
+    code, out, err = run(capsys, str(folder))
+    assert code == 2
+    assert "pipe.xml: cannot be read (not a regular file)" in err
+    assert "3 files: 2 valid, 1 invalid" in out
