@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,15 @@ def test_a_group_naming_an_unknown_rule_fails_closed() -> None:
     report = validate(INVOICE.read_bytes())
     assert [(f.rule, f.severity) for f in report.findings] == [("group", Severity.FATAL)]
     assert "NO-SUCH-RULE" in report.findings[0].message
+
+
+def test_concurrent_validations_give_the_serial_answers() -> None:
+    documents = [
+        INVOICE.read_bytes(),
+        CREDIT_NOTE.read_bytes(),
+        INVOICE.read_text().replace("245.00", "2x").encode(),
+    ]
+    expected = [validate(data) for data in documents]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(validate, documents * 20))
+    assert answers == expected * 20
