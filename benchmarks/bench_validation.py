@@ -117,14 +117,6 @@ def check_times(root: etree._Element, repeats: int) -> dict[tuple[str, str], flo
     return {key: total / repeats for key, total in totals.items()}
 
 
-def family_times(root: etree._Element, repeats: int) -> dict[str, float]:
-    """Seconds per run spent in each rule family."""
-    families: dict[str, float] = defaultdict(float)
-    for (family, _), seconds in check_times(root, repeats).items():
-        families[family] += seconds
-    return families
-
-
 def run_rules(root: etree._Element) -> list[object]:
     return list(evaluate(root))
 
@@ -133,7 +125,7 @@ def bench_examples(paths: list[Path], budget: float) -> None:
     print("\n1. Per example invoice (median of repeated runs, milliseconds)")
     print(f"{'file':<56} {'KB':>6} {'parse':>7} {'xsd':>7} {'rules':>7} {'whole':>7}")
     rows: dict[str, list[float]] = defaultdict(list)
-    families: dict[str, list[float]] = defaultdict(list)
+    checks: dict[tuple[str, str], list[float]] = defaultdict(list)
     for path in paths:
         data = path.read_bytes()
         root = parse(data)
@@ -151,8 +143,8 @@ def bench_examples(paths: list[Path], budget: float) -> None:
             rows[name].append(seconds * 1000)
         cells = " ".join(f"{stage[s] * 1000:7.3f}" for s in ("parse", "xsd", "rules", "whole"))
         print(f"{path.name[:56]:<56} {len(data) / 1024:6.0f} {cells}")
-        for family, seconds in family_times(root, repeats=max(3, int(budget * 200))).items():
-            families[family].append(seconds * 1000)
+        for (family, name), seconds in check_times(root, repeats=max(3, int(budget * 200))).items():
+            checks[(family, name)].append(seconds * 1000)
     medians = {name: statistics.median(values) for name, values in rows.items()}
     cells = " ".join(f"{medians[s]:7.3f}" for s in ("parse", "xsd", "rules", "whole"))
     print(f"{'MEDIAN over ' + str(len(paths)) + ' examples':<56} {'':>6} {cells}")
@@ -160,9 +152,17 @@ def bench_examples(paths: list[Path], budget: float) -> None:
     print(
         f"whole validation: median {medians['whole']:.3f} ms, {verdict} the target of <= {TARGET_WHOLE_MS} ms"
     )
+    families: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(paths))
+    for (family, _), values in checks.items():
+        for index, value in enumerate(values):
+            families[family][index] += value
     print("\n   Rule families (median over the examples, milliseconds per invoice)")
     for family, values in sorted(families.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"   {family:<14} {statistics.median(values):7.3f}   max {max(values):7.3f}")
+    print("\n   Slowest rule checks (median over the examples, milliseconds per invoice)")
+    slowest = sorted(checks.items(), key=lambda kv: -statistics.median(kv[1]))[:12]
+    for (family, name), values in slowest:
+        print(f"   {family:<14} {name:<28} {statistics.median(values):7.3f}   max {max(values):7.3f}")
 
 
 def _money(value: Decimal) -> str:
