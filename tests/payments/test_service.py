@@ -33,6 +33,7 @@ from services.payments.models import (
     UNFINISHED,
     Currency,
     Payment,
+    PaymentRequest,
     PaymentState,
     RequestState,
 )
@@ -74,7 +75,7 @@ def session(payments_db_url: str) -> Iterator[Session]:
     database.dispose()
 
 
-def owed(session: Session, **overrides: object) -> service.PaymentRequest:
+def owed(session: Session, **overrides: object) -> PaymentRequest:
     body: dict[str, object] = {
         "payer": {"name": "Maria Rossi", "tax_code": "RSSMRA80A01H501U"},
         "description": "Waste tax",
@@ -206,7 +207,7 @@ class SlowProvider(SandboxProvider):
 
 
 def new_payment(session: Session, provider: SandboxProvider, at: datetime) -> Payment:
-    data = PaymentCreate(amount=500, reference="r", description="d", return_url="https://x.test/")  # type: ignore[arg-type]
+    data = PaymentCreate(amount=500, reference="r", description="d", return_url="https://x.test/")
     p = service.create_payment(session, data=data, provider=provider, created_by="k", limits=LIMITS, now=at)
     session.commit()
     return p
