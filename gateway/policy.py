@@ -61,6 +61,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/receipts", Upstream.RECEIPTS, Auth.API_KEY),
     Route("/v1/reconciliation", Upstream.RECEIPTS, Auth.API_KEY),
     Route("/pay", Upstream.PAYMENTS, Auth.PUBLIC),
+    Route("/webhooks/stripe", Upstream.PAYMENTS, Auth.PROVIDER_SIGNATURE),
     Route("/verify", Upstream.RECEIPTS, Auth.PUBLIC),
     Route("/v1/inbox", Upstream.INVOICING, Auth.API_KEY),
     Route("/v1/routing-codes", Upstream.INVOICING, Auth.API_KEY),

@@ -32,6 +32,7 @@ S, OF, A, SV = Role.SUPPLIER, Role.OFFICER, Role.ADMIN, Role.SERVICE
         ("/v1/reconciliation/runs", Upstream.RECEIPTS, Auth.API_KEY),
         ("/pay/tok_123", Upstream.PAYMENTS, Auth.PUBLIC),
         ("/verify/R-2026-1", Upstream.RECEIPTS, Auth.PUBLIC),
+        ("/webhooks/stripe", Upstream.PAYMENTS, Auth.PROVIDER_SIGNATURE),
     ],
 )
 def test_routes_send_each_prefix_to_its_service(path: str, upstream: Upstream, auth: Auth) -> None:
@@ -45,7 +46,7 @@ def test_routes_send_each_prefix_to_its_service(path: str, upstream: Upstream, a
     [
         "/",
         "/webhooks/events",
-        "/webhooks/stripe",
+        "/webhooks/stripe-x",
         "/healthz",
         "/v1/invoicesX",
         "/v1/payments-export",
