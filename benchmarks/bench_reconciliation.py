@@ -51,15 +51,15 @@ VALUES ('BENCH-2026', 'BENCH', 2026, :n, repeat('0', 64), now());
 INSERT INTO receipts (id, kind, series_key, number, source, payment_id, credits_id, amount, currency, reference,
                       language, issued_at, paid_day, record, record_hash, signature, key_id, created_at)
 SELECT md5(i::text || 'r')::uuid, 'receipt', 'BENCH-2026', i, 'payment:' || md5(i::text || 'p')::uuid,
-       md5(i::text || 'p')::uuid, NULL, 1000 + (i * 7919) % 90000, 'EUR', 'REF-' || i, 'en', now(),
+       md5(i::text || 'p')::uuid, NULL, 1000 + (i::bigint * 7919) % 90000, 'EUR', 'REF-' || i, 'en', now(),
        :start + (i % :days), '\\x7b7d'::bytea, md5(i::text) || md5(i::text || 'h'), '\\x00'::bytea, 'bench', now()
 FROM generate_series(1, :n) AS i;
 
 -- The provider reports every payment but one in a thousand; each goes into its day's payouts.
 INSERT INTO balance_transactions (provider, transaction_id, source, kind, gross, fee, net, currency, payout_id,
                                   created_at)
-SELECT 'stripe', 'txn_' || i, 'payment:' || md5(i::text || 'p')::uuid, 'charge', 1000 + (i * 7919) % 90000,
-       25, 1000 + (i * 7919) % 90000 - 25, 'EUR',
+SELECT 'stripe', 'txn_' || i, 'payment:' || md5(i::text || 'p')::uuid, 'charge', 1000 + (i::bigint * 7919) % 90000,
+       25, 1000 + (i::bigint * 7919) % 90000 - 25, 'EUR',
        'po_bench_' || (i % :days) || '_' || (i / :days) % :buckets, now()
 FROM generate_series(1, :n) AS i
 WHERE i % 1000 <> 0;

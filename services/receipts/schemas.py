@@ -90,19 +90,27 @@ class PaymentSucceededData(BaseModel):
 
 
 class PaymentRefundedData(BaseModel):
-    """What receipts reads from ``payment.refunded``: one refund (of all or part of a payment)."""
+    """What receipts reads from ``payment.refunded``: one refund (of all or part of a payment).
+
+    The payments service sends the payment's fields (``amount`` is the payment's) plus
+    ``refund_amount``; an event without ``refund_amount`` refunds ``amount``."""
 
     model_config = ConfigDict(extra="ignore")
 
     payment_id: uuid.UUID
     refund_id: str = Field(..., min_length=1, max_length=100)
     amount: int = Field(..., gt=0)
+    refund_amount: int | None = Field(None, gt=0, description="What this refund gives back")
     currency: str = Field(..., min_length=3, max_length=3)
     refunded_at: datetime | None = None
     reason: str | None = Field(None, max_length=500)
     provider: str | None = Field(None, max_length=40)
     provider_refund_id: str | None = Field(None, max_length=255)
     fee: int | None = Field(None, ge=0)
+
+    @property
+    def refunded(self) -> int:
+        return self.refund_amount if self.refund_amount is not None else self.amount
 
 
 class BalanceTransactionData(BaseModel):

@@ -261,9 +261,9 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
     if data.currency != original.currency:
         raise EventDataInvalid(f"refund in {data.currency} of a receipt in {original.currency}")
     left = original.amount - repository.credited_total(session, original.id)
-    if data.amount > left:
+    if data.refunded > left:
         raise EventDataInvalid(
-            f"refund {data.refund_id} of {data.amount} exceeds what is left of receipt {original.number} ({left})"
+            f"refund {data.refund_id} of {data.refunded} exceeds what is left of receipt {original.number} ({left})"
         )
     source_record = parse_receipt(original.record)
     now = _second(utcnow())
@@ -283,7 +283,7 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
                 source_record.purpose.category,
                 source_record.purpose.creditor_reference,
             ),
-            amount=Money(data.amount, data.currency),
+            amount=Money(data.refunded, data.currency),
             vat_note=issuing.vat_note,
             payment=Payment(
                 source_record.payment.method,
