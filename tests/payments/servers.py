@@ -41,8 +41,8 @@ def skip_or_fail(reason: str) -> None:
 class Served:
     """An ASGI app served by uvicorn in a thread of this process."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
