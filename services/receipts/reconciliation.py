@@ -506,14 +506,23 @@ WHERE r.paid_day = :day
 """
 
 
+_SANDBOX_ASSIGN = """
+UPDATE balance_transactions SET payout_id = 'po_sbx_' || :stamp || '_' || currency
+WHERE provider = 'sandbox' AND payout_id IS NULL
+  AND source IN (SELECT r.source FROM receipts r WHERE r.paid_day = :day)
+"""
+
+
 def simulate_sandbox_payouts(
     session: Session, *, day: date, arrival_delay_days: int = 2, fee_fixed: int = 0, fee_basis_points: int = 0
 ) -> list[Payout]:
-    """What the sandbox provider pays out for the receipts of ``day``: one balance transaction per
-    receipt not yet reported and one payout per currency (``po_sbx_<yyyymmdd>_<currency>``), arriving
+    """What the sandbox provider pays out for the receipts of ``day``: the balance transactions the
+    payment events reported, one for each receipt not yet reported, and one payout per currency (``po_sbx_<yyyymmdd>_<currency>``), arriving
     ``arrival_delay_days`` later. Fees are ``fee_fixed`` minor units plus ``fee_basis_points``/10000
     of each charge (zero by default: the sandbox charges nothing)."""
     stamp = day.strftime("%Y%m%d")
+    # Transactions the payment events already reported (with their fee) join the day's payout.
+    session.execute(text(_SANDBOX_ASSIGN), {"stamp": stamp, "day": day_number(day)})
     session.execute(
         text(_SANDBOX_TRANSACTIONS),
         {"day": day_number(day), "fixed": fee_fixed, "basis_points": fee_basis_points, "stamp": stamp,

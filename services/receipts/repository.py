@@ -17,10 +17,10 @@ from services.common.db import utcnow
 from services.receipts.chain import GENESIS_HASH, StoredReceipt
 from services.receipts.document import ReceiptKind, Series
 from services.receipts.models import (
-    Base,
     BalanceTransaction,
     BankEntry,
     BankStatement,
+    Base,
     DailyClose,
     Payout,
     PdfStatus,

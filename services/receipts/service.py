@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
-from services.receipts import i18n, repository
+from services.receipts import i18n, reconciliation, repository
 from services.receipts.chain import (
     ChainVerdict,
     SealedReceipt,
@@ -55,7 +55,7 @@ from services.receipts.errors import (
 )
 from services.receipts.models import DailyClose, EventOutcome, PdfStatus
 from services.receipts.models import Receipt as ReceiptRow
-from services.receipts.schemas import PaymentRefundedData, PaymentSucceededData, ReceiptRead
+from services.receipts.schemas import PaymentRefundedData, PaymentSucceededData, PayoutData, ReceiptRead
 from services.receipts.signing import ReceiptSigner, ReceiptVerifier
 
 PAYMENT_SUCCEEDED = "payment.succeeded"
@@ -125,9 +125,6 @@ def handle_event(
     elif event_type == PAYMENT_REFUNDED:
         issue_credit(session, data=_parse(PaymentRefundedData, data, event_type), issuing=issuing)
     elif event_type == PAYOUT_PAID:
-        from services.receipts import reconciliation
-        from services.receipts.schemas import PayoutData
-
         reconciliation.import_payouts(session, payouts=[_parse(PayoutData, data, event_type)])
     else:
         return EventOutcome.IGNORED

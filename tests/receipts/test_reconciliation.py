@@ -17,12 +17,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from services.common.db import Database
+from services.common.webhooks import WebhookEvent
 from services.receipts import reconciliation, service
 from services.receipts.errors import StatementRejected
-from services.receipts.models import BankEntry, Receipt, ReconciliationItem, ReconciliationRun
+from services.receipts.models import (
+    BalanceTransaction,
+    BankEntry,
+    Payout,
+    Receipt,
+    ReconciliationItem,
+    ReconciliationRun,
+)
 from services.receipts.reconciliation import BankCredit, Scope, camt053_statement, payout_credits
 from services.receipts.schemas import PayoutData
 from services.receipts.service import Issuing
+from tests.receipts.test_endpoints import deliver, paid_event
 from tests.receipts.test_service import paid, refunded
 
 Headers = Callable[..., dict[str, str]]
@@ -306,3 +315,44 @@ def test_daily_close_fixes_counts_numbers_and_totals(
     empty = receipts_client.post("/v1/reconciliation/closes", json={"day": "2001-01-01"}, headers=officer)
     assert empty.status_code == 404 and empty.json()["code"] == "nothing_to_close"
     assert len(receipts_client.get("/v1/reconciliation/closes", headers=officer).json()) == 1
+
+
+def test_sandbox_payouts_carry_the_fees_the_payment_events_reported(
+    database: Database, issuing: Issuing
+) -> None:
+    moment = datetime.combine(DAY1, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    with database.sessionmaker() as session:
+        service.issue_receipt(
+            session, data=paid(amount=2000, paid_at=moment.isoformat(), fee=30), issuing=issuing
+        )
+        session.commit()
+    receipt_on(database, issuing, DAY1, 1000)
+    (payout,) = simulate(database, DAY1)
+    assert (payout.gross, payout.fee, payout.amount) == (3000, 30, 2970)
+    assert simulate(database, DAY1)[0].id == payout.id  # a second simulation adds nothing
+
+
+def test_a_payout_event_is_imported_once(
+    receipts_client: TestClient, principal_headers: Headers, receipts_db_url: str
+) -> None:
+    payment_id = uuid.uuid4()
+    deliver(receipts_client, paid_event(payment_id, amount=4000).encode())
+    data = {"provider": "stripe", "payout_id": "po_1Q2w3E4r", "currency": "EUR", "arrival_date": "2026-03-12",
+            "balance_transactions": [{"transaction_id": "txn_1", "payment_id": str(payment_id), "gross": 4000,
+                                      "fee": 60}]}  # fmt: skip
+    for _ in range(2):
+        event = WebhookEvent(id=uuid.uuid4(), type="payout.paid", resource_id="po_1Q2w3E4r",
+                             created_at=datetime.now(UTC), data=data)  # fmt: skip
+        assert deliver(receipts_client, event.encode()).json()["outcome"] == "processed"
+    database = Database(receipts_db_url)
+    try:
+        with database.sessionmaker() as session:
+            payouts = session.scalars(select(Payout)).all()
+            assert [(p.payout_id, p.amount, p.fee) for p in payouts] == [("po_1Q2w3E4r", 3940, 60)]
+            assert session.scalar(select(func.count()).select_from(BalanceTransaction)) == 1
+    finally:
+        database.dispose()
+    bad = WebhookEvent(id=uuid.uuid4(), type="payout.paid", resource_id="x", created_at=datetime.now(UTC),
+                       data={**data, "balance_transactions": [{**data["balance_transactions"][0], "gross": -5}]})  # type: ignore[dict-item]  # fmt: skip
+    refused = deliver(receipts_client, bad.encode())
+    assert refused.status_code == 422 and refused.json()["code"] == "payout_rejected"
