@@ -14,13 +14,14 @@ from services.common.chassis import create_service_app
 from services.common.health import add_readiness_check
 from services.common.outbox import Outbox, Subscriptions
 from services.common.relay import relay_lifespan
-from services.common.settings import MunicipalitySettings
+from services.common.settings import Environment, MunicipalitySettings
 from services.invoicing import service
 from services.invoicing.endpoints import api, inbox, routing
 from services.invoicing.models import OUTBOX_TABLES
 from services.invoicing.pages import pages
 from services.invoicing.settings import InvoicingSettings
 from services.invoicing.ubl.seal import Sealer
+from services.invoicing.webhooks import Registration, SupplierSigning
 
 NAME = "invoicing"
 PORT = 8001
@@ -41,6 +42,18 @@ def load_sealer(settings: InvoicingSettings) -> Sealer:
     if settings.seal_key_path is not None and settings.seal_certificate_path is not None:
         return Sealer.from_pem_files(settings.seal_key_path, settings.seal_certificate_path, password)
     return Sealer.development(settings.data_dir)
+
+
+def supplier_signing_client(app: FastAPI, settings: InvoicingSettings) -> httpx.Client:
+    """The relay's HTTP client: suppliers' deliveries signed with their own secrets."""
+
+    def registration_of(supplier_id: str) -> Registration | None:
+        with app.state.database.sessionmaker() as session:
+            return service.webhook_registration(session, supplier_id=supplier_id)
+
+    internal = {entry.url for entry in Subscriptions.parse(settings.subscribers).entries}
+    transport = SupplierSigning(httpx.HTTPTransport(), registration_of, internal)
+    return httpx.Client(timeout=settings.relay_timeout_seconds, follow_redirects=False, transport=transport)
 
 
 def ubl_schemas_ready(app: FastAPI) -> bool:
@@ -67,7 +80,6 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     town = municipality or MunicipalitySettings()
-    relay = relay_lifespan(service=NAME, settings=settings, tables=OUTBOX_TABLES, client=relay_client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +89,7 @@ def create_app(
             outbox=app.state.outbox,
             max_invoice_bytes=settings.max_invoice_bytes,
             max_attachments_bytes=settings.max_attachments_bytes,
+            public_webhooks_only=settings.environment is Environment.PRODUCTION,
         )
         try:
             with app.state.database.sessionmaker() as session:
@@ -84,8 +97,15 @@ def create_app(
                 session.commit()
         except SQLAlchemyError as error:  # not migrated yet: readiness reports the database
             log.warning("routing codes not seeded", error=str(error))
-        async with relay(app):
-            yield
+        client = relay_client or supplier_signing_client(app, settings)
+        try:
+            async with relay_lifespan(service=NAME, settings=settings, tables=OUTBOX_TABLES, client=client)(
+                app
+            ):
+                yield
+        finally:
+            if relay_client is None:
+                client.close()
 
     app = create_service_app(
         name=NAME,

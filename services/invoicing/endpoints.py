@@ -169,8 +169,13 @@ def get_webhook(session: SessionDep, supplier: SupplierDep) -> WebhookRead:
 
 
 @api.put("/webhook", summary="Register (or change) the URL that receives invoice.status_changed events")
-def put_webhook(body: WebhookUpdate, session: SessionDep, supplier: SupplierDep) -> WebhookRead:
-    return WebhookRead.of(service.set_webhook(session, principal=supplier, url=body.url))
+def put_webhook(
+    body: WebhookUpdate, session: SessionDep, supplier: SupplierDep, runtime: RuntimeDep
+) -> WebhookRead:
+    hook, secret = service.set_webhook(
+        session, runtime=runtime, principal=supplier, url=body.url, rotate_secret=body.rotate_secret
+    )
+    return WebhookRead.of(hook, secret)
 
 
 @api.delete("/webhook", status_code=204, summary="Stop sending events to this supplier")

@@ -119,6 +119,8 @@ class SupplierWebhook(TimestampMixin, Base):
 
     supplier_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(String(500), nullable=False)
+    # Signs this supplier's deliveries (services/invoicing/webhooks.py); shown once, when set.
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
 
 

@@ -213,16 +213,26 @@ class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(..., max_length=500, examples=["https://erp.supplier.example/tessera/events"])
+    rotate_secret: bool = Field(False, description="Make a new signing secret (the old one stops at once)")
 
 
 class WebhookRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     supplier_id: str
     url: str
+    secret: str | None = Field(
+        None,
+        description="The secret that signs this supplier's deliveries (Tessera-Signature, HMAC-SHA256): "
+        "shown only when it is made (first registration or rotate_secret); keep it",
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @classmethod
-    def of(cls, hook: SupplierWebhook) -> WebhookRead:
-        return cls.model_validate(hook)
+    def of(cls, hook: SupplierWebhook, secret: str | None = None) -> WebhookRead:
+        return cls(
+            supplier_id=hook.supplier_id,
+            url=hook.url,
+            secret=secret,
+            created_at=hook.created_at,
+            updated_at=hook.updated_at,
+        )

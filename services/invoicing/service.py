@@ -9,6 +9,8 @@ row is written with its sealed copy in the same transaction, so none exists with
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,8 +73,8 @@ from services.invoicing.validation import Finding, Severity, ValidationReport
 from services.invoicing.validation.engine import validate_tree
 from services.invoicing.validation.parser import Limits, WrongDocumentType, XmlRejected, document_type, parse
 from services.invoicing.validation.report import finding_dict
+from services.invoicing.webhooks import STATUS_CHANGED, Registration
 
-STATUS_CHANGED = "invoice.status_changed"
 SYSTEM_ACTOR = ("tessera", "Tessera (automatic acknowledgement)", "system")
 
 
@@ -85,6 +87,7 @@ class Runtime:
     outbox: Outbox
     max_invoice_bytes: int
     max_attachments_bytes: int
+    public_webhooks_only: bool = False  # production: suppliers' webhooks must be public https URLs
 
     @property
     def trusted_certificates(self) -> list[x509.Certificate]:
@@ -520,24 +523,55 @@ def update_routing_code(
 # Suppliers' webhook addresses ----------------------------------------------------------
 
 
-def set_webhook(session: Session, *, principal: Principal, url: str) -> SupplierWebhook:
+def _refuse_private_host(host: str) -> None:
+    """In production a supplier's webhook may not point inside the municipality's network."""
+    if host.lower() in ("localhost", "") or host.lower().endswith((".localhost", ".internal", ".local")):
+        raise WebhookUrlInvalid(f"The webhook host {host!r} is not a public address")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return
+    if not address.is_global:
+        raise WebhookUrlInvalid(f"The webhook address {host!r} is not a public address")
+
+
+def set_webhook(
+    session: Session, *, runtime: Runtime, principal: Principal, url: str, rotate_secret: bool = False
+) -> tuple[SupplierWebhook, str | None]:
+    """Register (or move) the supplier's webhook; the secret is returned only when new."""
     supplier_id = _bound_supplier(principal)
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.username or parts.password:
-        raise WebhookUrlInvalid("The webhook URL must be an http(s) URL without credentials")
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        raise WebhookUrlInvalid("The webhook URL must be an http(s) URL with a host and without credentials")
+    if runtime.public_webhooks_only:
+        if parts.scheme != "https":
+            raise WebhookUrlInvalid("The webhook URL must use https")
+        _refuse_private_host(parts.hostname)
     try:
         Subscriptions.parse(url)
     except ValueError as error:
         raise WebhookUrlInvalid(str(error)) from None
     hook = repository.supplier_webhook(session, supplier_id)
     now = utcnow()
+    new_secret: str | None = None
     if hook is None:
-        hook = SupplierWebhook(supplier_id=supplier_id, url=url, created_at=now, updated_at=now)
+        new_secret = f"whsec_{secrets.token_urlsafe(32)}"
+        hook = SupplierWebhook(
+            supplier_id=supplier_id, url=url, secret=new_secret, created_at=now, updated_at=now
+        )
         session.add(hook)
     else:
+        if rotate_secret:
+            new_secret = f"whsec_{secrets.token_urlsafe(32)}"
+            hook.secret = new_secret
         hook.url, hook.updated_at = url, now
     session.flush()
-    return hook
+    return hook, new_secret
+
+
+def webhook_registration(session: Session, *, supplier_id: str) -> Registration | None:
+    hook = repository.supplier_webhook(session, supplier_id)
+    return Registration(hook.url, hook.secret) if hook is not None else None
 
 
 def get_webhook(session: Session, *, principal: Principal) -> SupplierWebhook:

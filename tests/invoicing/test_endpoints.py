@@ -310,6 +310,14 @@ def test_status_events_go_to_the_suppliers_registered_webhook(
     url = "https://erp.supplier.example/tessera/events"
     registered = invoicing_client.put("/v1/invoices/webhook", json={"url": url}, headers=supplier)
     assert registered.status_code == 200 and registered.json()["url"] == url
+    secret = registered.json()["secret"]
+    assert secret.startswith("whsec_")
+    moved = invoicing_client.put("/v1/invoices/webhook", json={"url": url}, headers=supplier).json()
+    assert moved["secret"] is None  # shown once
+    rotated = invoicing_client.put(
+        "/v1/invoices/webhook", json={"url": url, "rotate_secret": True}, headers=supplier
+    )
+    assert rotated.json()["secret"] not in (None, secret)
     invoice = submit(
         invoicing_client, supplier, sample_invoice(number="W-1"), **{"Content-Type": "text/xml"}
     ).json()

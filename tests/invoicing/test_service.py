@@ -3,6 +3,7 @@ seal, and status events delivered to the supplier as signed webhooks."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -13,12 +14,13 @@ from sqlalchemy import func, select
 
 from services.common.identity import Principal, Role
 from services.common.relay import Relay
-from services.common.webhooks import SIGNATURE_HEADER, WebhookEvent, verify
+from services.common.webhooks import SIGNATURE_HEADER, WebhookEvent, WebhookRejected, verify
 from services.invoicing import service
-from services.invoicing.errors import DuplicateInvoice
+from services.invoicing.errors import DuplicateInvoice, WebhookUrlInvalid
 from services.invoicing.models import OUTBOX_TABLES, Invoice, StatusChange
 from services.invoicing.samples import sample_invoice
 from services.invoicing.ubl.lifecycle import InvoiceStatus
+from services.invoicing.webhooks import Registration, SupplierSigning
 from tests.conftest import WEBHOOK_SECRET
 from tests.invoicing.conftest import SELLER
 
@@ -92,48 +94,104 @@ def test_a_crash_after_storing_rolls_back_the_invoice_with_its_seal(
     assert count(invoicing_client, Invoice) == 0 and count(invoicing_client, StatusChange) == 0
 
 
-def test_status_changes_reach_the_supplier_as_signed_webhooks(invoicing_client: TestClient) -> None:
-    app: Any = invoicing_client.app
-    url = "https://erp.supplier.example/hooks"
-    with app.state.database.sessionmaker() as session:
-        service.set_webhook(session, principal=SUPPLIER, url=url)
-        submitted = service.submit_invoice(
-            session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
-        )
-        decision = service.StatusDecision(InvoiceStatus.PAID, payment_reference="SEPA-1")
-        service.change_status(
-            session,
-            runtime=app.state.runtime,
-            principal=OFFICER,
-            invoice_id=submitted.invoice.id,
-            decision=service.StatusDecision(InvoiceStatus.ACCEPTED),
-        )
-        service.change_status(
-            session,
-            runtime=app.state.runtime,
-            principal=OFFICER,
-            invoice_id=submitted.invoice.id,
-            decision=decision,
-        )
-        session.commit()
-    received: list[WebhookEvent] = []
+def relay_for(app: Any, handler: Any, internal: tuple[str, ...] = ()) -> Relay:
+    def registration_of(supplier_id: str) -> Registration | None:
+        with app.state.database.sessionmaker() as session:
+            return service.webhook_registration(session, supplier_id=supplier_id)
 
-    def supplier_erp(request: httpx.Request) -> httpx.Response:
-        assert str(request.url) == url
-        verify(request.content, request.headers.get(SIGNATURE_HEADER), [WEBHOOK_SECRET])
-        received.append(WebhookEvent.decode(request.content))
-        return httpx.Response(204)
-
-    relay = Relay(
+    transport = SupplierSigning(httpx.MockTransport(handler), registration_of, internal)
+    return Relay(
         service="invoicing",
         sessionmaker=app.state.database.sessionmaker,
         tables=OUTBOX_TABLES,
         secrets=[WEBHOOK_SECRET],
-        client=httpx.Client(transport=httpx.MockTransport(supplier_erp)),
+        client=httpx.Client(transport=transport),
     )
+
+
+def test_status_changes_reach_the_supplier_signed_with_its_own_secret(invoicing_client: TestClient) -> None:
+    app: Any = invoicing_client.app
+    url = "https://erp.supplier.example/hooks"
+    with app.state.database.sessionmaker() as session:
+        _, secret = service.set_webhook(session, runtime=app.state.runtime, principal=SUPPLIER, url=url)
+        submitted = service.submit_invoice(
+            session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
+        )
+        for decision in (
+            service.StatusDecision(InvoiceStatus.ACCEPTED),
+            service.StatusDecision(InvoiceStatus.PAID, payment_reference="SEPA-1"),
+        ):
+            service.change_status(
+                session,
+                runtime=app.state.runtime,
+                principal=OFFICER,
+                invoice_id=submitted.invoice.id,
+                decision=decision,
+            )
+        session.commit()
+    assert secret is not None
+    received: list[WebhookEvent] = []
+
+    def supplier_erp(request: httpx.Request) -> httpx.Response:
+        assert str(request.url) == url
+        verify(request.content, request.headers.get(SIGNATURE_HEADER), [secret])
+        with pytest.raises(WebhookRejected):  # the services' shared secret signs nothing here
+            verify(request.content, request.headers.get(SIGNATURE_HEADER), [WEBHOOK_SECRET])
+        received.append(WebhookEvent.decode(request.content))
+        return httpx.Response(204)
+
+    relay = relay_for(app, supplier_erp)
     for _ in range(3):
         relay.run_once()
     assert [e.type for e in received] == ["invoice.status_changed"] * 3
     assert [e.data["status"] for e in received] == ["AB", "AP", "PD"]
     assert received[2].data["payment_reference"] == "SEPA-1"
     assert received[1].data["response"].endswith("/responses/2")
+
+
+def test_events_follow_the_current_registration_and_are_dropped_without_one(
+    invoicing_client: TestClient,
+) -> None:
+    app: Any = invoicing_client.app
+    with app.state.database.sessionmaker() as session:
+        service.set_webhook(
+            session, runtime=app.state.runtime, principal=SUPPLIER, url="https://old.example/h"
+        )
+        service.submit_invoice(session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice())
+        service.set_webhook(
+            session, runtime=app.state.runtime, principal=SUPPLIER, url="https://new.example/h"
+        )
+        session.commit()
+    seen: list[str] = []
+
+    def anywhere(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200)
+
+    relay_for(app, anywhere).run_once()
+    assert seen == ["https://new.example/h"]
+    with app.state.database.sessionmaker() as session:
+        service.submit_invoice(
+            session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice(number="INV-2")
+        )
+        service.delete_webhook(session, principal=SUPPLIER)
+        session.commit()
+    relay_for(app, anywhere).run_once()
+    assert seen == ["https://new.example/h"]  # nothing sent, and never with the shared signature
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://erp.example/h",
+        "https://127.0.0.1/h",
+        "https://10.1.2.3/h",
+        "https://localhost/h",
+        "https://[::1]/h",
+    ],
+)
+def test_in_production_webhooks_must_be_public_https(invoicing_client: TestClient, url: str) -> None:
+    app: Any = invoicing_client.app
+    runtime = dataclasses.replace(app.state.runtime, public_webhooks_only=True)
+    with app.state.database.sessionmaker() as session, pytest.raises(WebhookUrlInvalid):
+        service.set_webhook(session, runtime=runtime, principal=SUPPLIER, url=url)
