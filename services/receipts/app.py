@@ -80,6 +80,10 @@ class PdfWorker:
             if not busy:
                 self._stop.wait(self._settings.pdf_interval_seconds)
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def start(self) -> None:
         self._thread.start()
 

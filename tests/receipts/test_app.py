@@ -1,0 +1,64 @@
+"""The receipts app's start-up: the signing key it loads (a configured one, or the development key,
+refused in production) and its background PDF worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from services.receipts.app import build_issuing, create_app
+from services.receipts.document import SignatureAlgorithm
+from services.receipts.models import ReceiptPdf
+from services.receipts.settings import ReceiptsSettings
+from tests.receipts.test_endpoints import deliver, paid_event
+
+
+def test_a_configured_ecdsa_key_signs_receipts(receipts_settings: ReceiptsSettings, tmp_path: Path) -> None:
+    path = tmp_path / "municipality.pem"
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    issuing = build_issuing(receipts_settings.model_copy(update={"signing_key_file": path}))
+    assert issuing.signer.algorithm is SignatureAlgorithm.ECDSA_P256_SHA256
+    assert list(issuing.verifier.keys) == [issuing.signer.key_id]
+
+
+def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
+    secrets = {"webhook_secrets": "a-real-secret", "internal_secrets": "another-real-secret"}
+    with pytest.raises(ValueError, match="TESSERA_RECEIPTS_SIGNING_KEY_FILE"):
+        ReceiptsSettings(environment="production", data_dir=tmp_path, **secrets)
+    ReceiptsSettings(
+        environment="production", data_dir=tmp_path, signing_key_file=tmp_path / "k.pem", **secrets
+    )
+
+
+@pytest.mark.parametrize(("field", "value"), [("series_code", "demo city"), ("default_language", "de"),
+                                              ("time_zone", "Mars/Olympus")])  # fmt: skip
+def test_unusable_receipt_settings_are_refused(field: str, value: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=field):
+        ReceiptsSettings(data_dir=tmp_path, **{field: value})
+
+
+def test_the_pdf_worker_renders_in_the_background(receipts_settings: ReceiptsSettings) -> None:
+    settings = receipts_settings.model_copy(update={"pdf_worker_enabled": True, "pdf_interval_seconds": 0.05})
+    with TestClient(create_app(settings)) as client:
+        deliver(client, paid_event().encode())
+        worker: Any = client.app.state.pdf_worker  # type: ignore[attr-defined]
+        assert worker.running
+        deadline = time.monotonic() + 30
+        status = "pending"
+        while status != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with client.app.state.database.sessionmaker() as session:  # type: ignore[attr-defined]
+                status = session.scalar(select(ReceiptPdf.status)) or "missing"
+        assert status == "ready"
+    assert not worker.running
