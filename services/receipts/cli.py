@@ -83,6 +83,10 @@ def _verify_chain(session: Session, args: argparse.Namespace) -> int:
         else:
             broken += 1
             print(f"{key}: BROKEN after {verdict.checked} good receipts: {verdict.first_broken.describe()}")
+        problems = service.check_closes(session, series_key=key)
+        broken += bool(problems)
+        for problem in problems:
+            print(f"{key}: DAILY CLOSE MISMATCH: {problem}")
     if not keys:
         print("no receipt series yet")
     return EXIT_FOUND_PROBLEMS if broken else EXIT_OK

@@ -218,6 +218,16 @@ def closes_of(session: Session, day: date) -> list[DailyClose]:
     )
 
 
+def closes_of_series(session: Session, series_key: str) -> list[DailyClose]:
+    return list(
+        session.scalars(
+            select(DailyClose)
+            .where(DailyClose.series_key == series_key)
+            .order_by(DailyClose.day, DailyClose.currency)
+        )
+    )
+
+
 def list_closes(session: Session, *, limit: int) -> list[DailyClose]:
     return list(
         session.scalars(

@@ -479,6 +479,24 @@ def verify_series(session: Session, *, series_key: str, verifier: ReceiptVerifie
         records.close()
 
 
+def check_closes(session: Session, *, series_key: str) -> list[str]:
+    """What no longer agrees with the daily closes of a series: each close pins the hash of its day's
+    last receipt, so a series rewritten after the close (even re-signed) is caught here."""
+    problems: list[str] = []
+    for close in repository.closes_of_series(session, series_key):
+        last = repository.get_by_number(session, series_key, close.last_number)
+        if last is None:
+            problems.append(
+                f"close of {close.day} {close.currency}: receipt number {close.last_number} is missing"
+            )
+        elif last.record_hash != close.last_hash:
+            problems.append(
+                f"close of {close.day} {close.currency}: receipt number {close.last_number} hashes to "
+                f"{last.record_hash}, the close recorded {close.last_hash}"
+            )
+    return problems
+
+
 def series_keys(session: Session) -> list[str]:
     return repository.series_keys(session)
 

@@ -90,6 +90,7 @@ def test_statement_payouts_reconcile_and_close_from_the_command_line(
     issuing: Issuing,
     receipts_db_url: str,
     tmp_path: Path,
+    public_key: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     receipt_on(database, issuing, DAY1, 1500)
@@ -113,3 +114,12 @@ def test_statement_payouts_reconcile_and_close_from_the_command_line(
     assert "1 receipts, 0 credits, numbers 1-1, total 1500" in capsys.readouterr().out
     assert tessera_receipts("close-day", "--day", today, *url) == 1
     assert "already closed" in capsys.readouterr().err
+
+    # The close pins the hash of the day's last receipt: a series rewritten afterwards (or a close
+    # edited) no longer agrees with it.
+    check = ("verify-chain", *url, "--public-key", str(public_key))
+    assert tessera_receipts(*check) == 0
+    with database.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE daily_closes SET last_hash = :h"), {"h": "f" * 64})
+    assert tessera_receipts(*check) == 1
+    assert "DAILY CLOSE MISMATCH" in capsys.readouterr().out
