@@ -642,9 +642,11 @@ def sweep(
 def payment_view(session: Session, payment: Payment, provider: PaymentProvider) -> PaymentRead:
     unfinished = payment.state in UNFINISHED
     code = STATE_CODES.get(payment.state)
-    refunded, submitted = repository.refunded_amounts(session, payment.id)
-    available = payment.amount - refunded - submitted if payment.state is PaymentState.SUCCEEDED else 0
-    if payment.state is not PaymentState.SUCCEEDED:
+    # Only a successful payment can have refunds: skip the query for the others (every creation).
+    succeeded = payment.state is PaymentState.SUCCEEDED
+    refunded, submitted = repository.refunded_amounts(session, payment.id) if succeeded else (0, 0)
+    available = payment.amount - refunded - submitted if succeeded else 0
+    if not succeeded:
         refund_status = "unavailable"
     elif available > 0:
         refund_status = "available"

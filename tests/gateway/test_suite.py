@@ -118,7 +118,7 @@ async def test_officer_creates_a_payment_and_the_payer_opens_the_public_page(sui
     page = await suite.http.get(f"/pay/{payment_id}")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "45.00 EUR" in page.text
+    assert "€45.00" in page.text
 
 
 async def test_officer_reaches_receipts_and_the_service_checks_its_own_rules(suite: Suite) -> None:

@@ -37,8 +37,14 @@ def test_invalid_references_say_why(text: str, reason: str) -> None:
 def test_any_body_makes_a_valid_reference_and_one_changed_character_is_caught(body: str) -> None:
     reference = references.make(body)
     assert references.normalise(reference) == reference
+    # MOD 97-10 catches any single substitution of a digit by a digit or a letter by a letter
+    # (the change is under 97 times a power of ten, and 97 is prime to ten).
     last = reference[-1]
-    changed = reference[:-1] + ("0" if last != "0" else "1")
+    if last.isdigit():
+        other = str((int(last) + 1) % 10)
+    else:
+        other = "A" if last != "A" else "B"
+    changed = reference[:-1] + other
     with pytest.raises(InvalidReference):
         references.normalise(changed)
 

@@ -3,6 +3,7 @@ stuck payments re-checked with the provider, refunds, and what a payment request
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -325,5 +326,30 @@ def test_two_settlements_racing_cannot_both_win(payments_db_url: str) -> None:
             second.rollback()
         with database.sessionmaker() as session:
             assert service.get_payment(session, payment_id=p.id).state is PaymentState.SUCCEEDED
+    finally:
+        database.dispose()
+
+
+def test_the_app_runs_the_sweep_in_the_background_with_its_clock(payments_settings: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.payments.app import create_app
+
+    settings = payments_settings.model_copy(update={"sweep_interval_seconds": 0.05})  # type: ignore[attr-defined]
+    late = datetime.now(UTC) + timedelta(minutes=91)
+    app = create_app(settings, clock=lambda: late)
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.sessionmaker() as session:
+            p = new_payment(session, SandboxProvider("http://p.test"), datetime.now(UTC))
+        with TestClient(app):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with database.sessionmaker() as session:
+                    if service.get_payment(session, payment_id=p.id).state is PaymentState.EXPIRED:
+                        break
+                time.sleep(0.05)
+        with database.sessionmaker() as session:
+            assert service.get_payment(session, payment_id=p.id).state is PaymentState.EXPIRED
     finally:
         database.dispose()
