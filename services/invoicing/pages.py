@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.common.db import SessionDep
-from services.common.errors import BadRequest, Forbidden, TesseraError
+from services.common.errors import BadRequest, Forbidden, NotFound, TesseraError
 from services.common.identity import OfficerDep, Principal, PrincipalDep, Role, SupplierDep
 from services.invoicing import service
 from services.invoicing.endpoints import HTML_CSP, RuntimeDep
@@ -295,6 +295,13 @@ def portal(
     )
 
 
+def _supplier_list(session: Any, supplier: Principal) -> dict[str, Any]:
+    items, total = service.list_supplier_invoices(
+        session, principal=supplier, where=InvoiceFilter(), limit=_PAGE_SIZE, offset=0
+    )
+    return {"invoices": items, "total": total}
+
+
 @pages.post("/portal/upload")
 def upload(
     request: Request, session: SessionDep, supplier: SupplierDep, runtime: RuntimeDep, form: FormDep
@@ -304,12 +311,11 @@ def upload(
     context: dict[str, Any] = {
         "principal": supplier,
         "csrf": csrf_token(request, supplier),
-        "invoices": [],
-        "total": 0,
         "status": "",
         "statuses": list(InvoiceStatus),
     }
     if not isinstance(data, bytes) or not data:
+        context.update(_supplier_list(session, supplier))
         return _page(
             "portal.html",
             code=400,
@@ -321,6 +327,7 @@ def upload(
         submitted = service.submit_invoice(session, runtime=runtime, principal=supplier, body=data)
     except InvoiceInvalid as refused:
         session.rollback()
+        context.update(_supplier_list(session, supplier))
         report = refused.extra["report"]
         return _page(
             "portal.html",
@@ -331,6 +338,7 @@ def upload(
         )
     except TesseraError as refused:
         session.rollback()
+        context.update(_supplier_list(session, supplier))
         return _page("portal.html", code=refused.status, error=refused.detail, report=None, **context)
     return _redirect(f"{COOKIE_PATH}/portal/invoices/{submitted.invoice.id}")
 
@@ -369,6 +377,26 @@ def view(invoice_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) ->
     except NotRenderable as error:
         html = f"<!doctype html><title>Invoice</title><p>This invoice cannot be shown: {error}</p>"
     return HTMLResponse(html, headers={**PAGE_HEADERS, "Content-Security-Policy": HTML_CSP})
+
+
+@pages.get("/documents/{invoice_id}/{which}")
+def document(invoice_id: uuid.UUID, which: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The original, the sealed copy or an Invoice Response (``response-N``), as a download."""
+    invoice = service.visible_invoice(
+        session, principal=principal, invoice_id=invoice_id, with_documents=True
+    )
+    if which == "original":
+        data = invoice.original
+    elif which == "sealed":
+        data = invoice.sealed
+    elif which.startswith("response-") and which.removeprefix("response-").isdigit():
+        data = service.response_document(
+            session, invoice=invoice, number=int(which.removeprefix("response-"))
+        )
+    else:
+        raise NotFound(f"No document {which!r}; use original, sealed or response-N")
+    headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{invoice.id}-{which}.xml"'}
+    return Response(data, media_type="application/xml", headers=headers)
 
 
 # Officers' inbox ---------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def test_upload_shows_the_report_grouped_and_an_accepted_invoice_its_page(
         files={"invoice": ("p1.xml", bad, "application/xml")},
     )
     assert refused.status_code == 422
+    assert "No invoices yet." in refused.text
     assert "The municipality&#39;s checks" in refused.text and "BT-10" in refused.text
     assert "/Invoice/cbc:BuyerReference" in refused.text
     no_token = invoicing_client.post(
@@ -96,6 +97,21 @@ def test_upload_shows_the_report_grouped_and_an_accepted_invoice_its_page(
     assert accepted.status_code == 303
     page = invoicing_client.get(accepted.headers["location"], headers=supplier)
     assert "P-2" in page.text and "Received (AB)" in page.text and "Decide" not in page.text
+    invoice_id = accepted.headers["location"].rsplit("/", 1)[1]
+    original = invoicing_client.get(f"/invoicing/documents/{invoice_id}/original", headers=supplier)
+    assert (
+        original.content == sample_invoice(number="P-2")
+        and "attachment" in original.headers["content-disposition"]
+    )
+    response = invoicing_client.get(f"/invoicing/documents/{invoice_id}/response-1", headers=supplier)
+    assert b"ApplicationResponse" in response.content
+    assert (
+        invoicing_client.get(f"/invoicing/documents/{invoice_id}/other", headers=supplier).status_code == 404
+    )
+    other = principal_headers("supplier", supplier_id="IT09876543210")
+    assert (
+        invoicing_client.get(f"/invoicing/documents/{invoice_id}/original", headers=other).status_code == 404
+    )
 
 
 def test_officers_decide_from_the_inbox_with_a_reason(
