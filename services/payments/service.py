@@ -426,6 +426,7 @@ def _payer_payload(session: Session, payment: Payment) -> dict[str, Any]:
             "name": request.payer_name,
             "tax_code": request.payer_tax_code,
             "email": request.payer_email,
+            "language": payment.language,
         },
         "category": request.category,
         "creditor_reference": request.creditor_reference,
@@ -446,6 +447,7 @@ def event_payload(session: Session, payment: Payment) -> dict[str, Any]:
         "state": EXTERNAL[payment.state],
         "provider": payment.provider,
         "provider_transaction_id": payment.provider_transaction_id,
+        "method": "card",
         "card_brand": payment.card_brand,
         "card_last4": payment.card_last4,
         "fee": payment.fee,
@@ -524,6 +526,7 @@ def settle(
     payload = event_payload(session, payment)
     if outcome.succeeded:
         payload["paid_at"] = now
+        payload["balance_transaction_id"] = outcome.balance_transaction_id
         payload["credited_to_request"] = _apply_to_request(session, payment, now)
         event_type = PAYMENT_SUCCEEDED
     else:

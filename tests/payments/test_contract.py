@@ -177,6 +177,7 @@ def test_a_good_card_succeeds_and_tells_receipts(rig: Rig) -> None:
         with rig.database.sessionmaker() as session:
             (txn,) = session.scalars(select(BalanceTransaction)).all()
         assert (txn.amount, txn.fee, txn.net, str(txn.payment_id)) == (2500, 0, 2500, payment["payment_id"])
+        assert payload["balance_transaction_id"] == txn.transaction_id
 
 
 def test_a_declined_card_fails_the_payment(rig: Rig) -> None:
