@@ -191,9 +191,14 @@ def dashboard(
 
 
 @pages.get("/verify/{receipt_id}", response_class=HTMLResponse)
-def verify_page(receipt_id: uuid.UUID, session: SessionDep, issuing: IssuingDep) -> HTMLResponse:
-    """No login: reached from the QR code on a receipt."""
-    return page_views.verification(session, receipt_id=receipt_id, issuing=issuing)
+def verify_page(
+    receipt_id: uuid.UUID,
+    session: SessionDep,
+    issuing: IssuingDep,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
+) -> HTMLResponse:
+    """No login: reached from the QR code on a receipt; in the receipt's language or ``?lang=``."""
+    return page_views.verification(session, receipt_id=receipt_id, issuing=issuing, language=lang)
 
 
 # ---- events ----------------------------------------------------------------------------------

@@ -47,14 +47,89 @@ def html_response(body: str, status_code: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def verification(session: Session, *, receipt_id: uuid.UUID, issuing: service.Issuing) -> HTMLResponse:
-    """The public page: a receipt that does not exist is a 404 page, not an error document."""
+# The verification page's words, in the five languages receipts are issued in.
+_VERIFY_KEYS = ("receipt", "credit_receipt", "valid", "partially_refunded", "refunded", "invalid", "issuer", "number",
+                "amount", "date", "status", "signature", "holds", "fails", "status_valid", "status_refunded",
+                "status_partially_refunded", "status_invalid", "note", "not_found_title", "not_found")  # fmt: skip
+_VERIFY_WORDS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Receipt", "credit receipt", "Genuine receipt, signature valid.",
+        "Genuine receipt, signature valid. It has been partly refunded.",
+        "Genuine receipt, signature valid. It has been refunded.",
+        "This receipt does NOT verify: its record or signature has been altered.",
+        "Issuer", "Number", "Amount", "Date", "Status", "Signature", "holds", "does not hold",
+        "valid", "refunded", "partly refunded", "invalid",
+        "Checked now against the issuer's records: the receipt's canonical record, its SHA-256, the issuer's "
+        "signature and its link in the numbered chain of receipts.",
+        "Receipt not found", "No receipt {id} was issued here. Check the address or the QR code.",
+    ),
+    "it": (
+        "Ricevuta", "nota di credito", "Ricevuta autentica, firma valida.",
+        "Ricevuta autentica, firma valida. È stata rimborsata in parte.",
+        "Ricevuta autentica, firma valida. È stata rimborsata.",
+        "Questa ricevuta NON è verificata: il documento o la firma sono stati alterati.",
+        "Emittente", "Numero", "Importo", "Data", "Stato", "Firma", "valida", "non valida",
+        "valida", "rimborsata", "rimborsata in parte", "non valida",
+        "Verificata ora sui registri dell'emittente: il documento canonico della ricevuta, il suo SHA-256, la "
+        "firma dell'emittente e il suo anello nella catena numerata delle ricevute.",
+        "Ricevuta non trovata", "Nessuna ricevuta {id} è stata emessa qui. Controlla l'indirizzo o il codice QR.",
+    ),
+    "et": (
+        "Kviitung", "kreeditkviitung", "Ehtne kviitung, allkiri kehtib.",
+        "Ehtne kviitung, allkiri kehtib. See on osaliselt tagastatud.",
+        "Ehtne kviitung, allkiri kehtib. See on tagastatud.",
+        "Seda kviitungit EI saa kinnitada: selle kirjet või allkirja on muudetud.",
+        "Väljastaja", "Number", "Summa", "Kuupäev", "Olek", "Allkiri", "kehtib", "ei kehti",
+        "kehtiv", "tagastatud", "osaliselt tagastatud", "kehtetu",
+        "Kontrollitud praegu väljastaja andmete põhjal: kviitungi kanooniline kirje, selle SHA-256, väljastaja "
+        "allkiri ja selle koht kviitungite nummerdatud ahelas.",
+        "Kviitungit ei leitud", "Kviitungit {id} siin ei väljastatud. Kontrollige aadressi või QR-koodi.",
+    ),
+    "hu": (
+        "Nyugta", "jóváíró nyugta", "Eredeti nyugta, az aláírás érvényes.",
+        "Eredeti nyugta, az aláírás érvényes. Részben visszatérítették.",
+        "Eredeti nyugta, az aláírás érvényes. Visszatérítették.",
+        "Ez a nyugta NEM hiteles: a tartalmát vagy az aláírását megváltoztatták.",
+        "Kibocsátó", "Sorszám", "Összeg", "Dátum", "Állapot", "Aláírás", "érvényes", "érvénytelen",
+        "érvényes", "visszatérítve", "részben visszatérítve", "érvénytelen",
+        "Most ellenőrizve a kibocsátó nyilvántartásában: a nyugta kanonikus rekordja, annak SHA-256 lenyomata, a "
+        "kibocsátó aláírása és helye a nyugták számozott láncában.",
+        "A nyugta nem található", "Itt nem bocsátottak ki {id} azonosítójú nyugtát. Ellenőrizze a címet vagy a QR-kódot.",
+    ),
+    "sv": (
+        "Kvitto", "kreditkvitto", "Äkta kvitto, signaturen är giltig.",
+        "Äkta kvitto, signaturen är giltig. Det har delvis återbetalats.",
+        "Äkta kvitto, signaturen är giltig. Det har återbetalats.",
+        "Detta kvitto kan INTE verifieras: dess innehåll eller signatur har ändrats.",
+        "Utfärdare", "Nummer", "Belopp", "Datum", "Status", "Signatur", "giltig", "ogiltig",
+        "giltigt", "återbetalt", "delvis återbetalt", "ogiltigt",
+        "Kontrollerat nu mot utfärdarens register: kvittots kanoniska post, dess SHA-256, utfärdarens signatur och "
+        "dess länk i den numrerade kedjan av kvitton.",
+        "Kvittot hittades inte", "Inget kvitto {id} har utfärdats här. Kontrollera adressen eller QR-koden.",
+    ),
+}  # fmt: skip
+VERIFY_LABELS: dict[str, dict[str, str]] = {
+    language: dict(zip(_VERIFY_KEYS, words, strict=True)) for language, words in _VERIFY_WORDS.items()
+}
+
+
+def verification(
+    session: Session, *, receipt_id: uuid.UUID, issuing: service.Issuing, language: str | None = None
+) -> HTMLResponse:
+    """The public page, in the receipt's language unless ``language`` (one of the five) is asked for;
+    a receipt that does not exist is a 404 page, not an error document."""
     template = _environment().get_template("receipts_verification.html")
+    chosen = language if language in VERIFY_LABELS else None
     try:
-        result = service.verify_receipt(session, receipt_id=receipt_id, issuing=issuing)
+        result = service.verify_receipt(session, receipt_id=receipt_id, issuing=issuing, language=chosen)
     except ReceiptNotFound:
-        return html_response(template.render(result=None, receipt_id=receipt_id), status_code=404)
-    return html_response(template.render(result=result, receipt_id=receipt_id))
+        words = VERIFY_LABELS[chosen or issuing.default_language]
+        page = template.render(result=None, receipt_id=receipt_id, words=words, language=chosen or "en")
+        return html_response(page, status_code=404)
+    words = VERIFY_LABELS[result.language]
+    return html_response(
+        template.render(result=result, receipt_id=receipt_id, words=words, language=result.language)
+    )
 
 
 @dataclass(frozen=True, slots=True)

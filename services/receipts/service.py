@@ -429,7 +429,9 @@ class Verification:
     language: str
 
 
-def verify_receipt(session: Session, *, receipt_id: uuid.UUID, issuing: Issuing) -> Verification:
+def verify_receipt(
+    session: Session, *, receipt_id: uuid.UUID, issuing: Issuing, language: str | None = None
+) -> Verification:
     """What the public page shows about one receipt: its signature and hash checked, and whether the
     next link of its chain points back to it."""
     row = get_receipt(session, receipt_id=receipt_id)
@@ -442,7 +444,9 @@ def verify_receipt(session: Session, *, receipt_id: uuid.UUID, issuing: Issuing)
             broken_chain = "the receipt before it in the series does not match its chain link"
             detail = broken_chain
     holds = detail is None
-    language = row.language if row.language in SUPPORTED_LANGUAGES else issuing.default_language
+    language = next(
+        (lang for lang in (language, row.language) if lang in SUPPORTED_LANGUAGES), issuing.default_language
+    )
     if not holds:
         status = VerificationStatus.INVALID
     elif row.kind == ReceiptKind.RECEIPT.value:

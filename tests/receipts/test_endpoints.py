@@ -273,6 +273,9 @@ def test_the_public_verification_page(receipts_client: TestClient, principal_hea
     again = receipts_client.get(f"/verify/{receipt['id']}")
     assert "It has been refunded." in again.text and ">refunded<" in again.text
 
+    swedish = receipts_client.get(f"/verify/{receipt['id']}?lang=sv")
+    assert "Äkta kvitto, signaturen är giltig. Det har återbetalats." in swedish.text
+    assert 'lang="sv"' in swedish.text
     missing = receipts_client.get(f"/verify/{uuid.uuid4()}")
     assert missing.status_code == 404 and "Receipt not found" in missing.text
     assert receipts_client.get("/verify/not-a-uuid").status_code == 422

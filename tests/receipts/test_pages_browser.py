@@ -127,15 +127,21 @@ def test_the_public_verification_page_from_the_qr_code(browser: Any, site: Site,
     paid, refunded = site.receipts_by_amount[2500], site.receipts_by_amount[1250]
     response = page.goto(f"{site.gateway}/verify/{paid}")
     assert response is not None and response.status == 200
-    assert page.locator("#verdict").inner_text() == "Genuine receipt, signature valid."
+    # In the payer's language (Italian here), with the amount and date in its conventions.
+    assert page.locator("#verdict").inner_text() == "Ricevuta autentica, firma valida."
+    assert page.locator("html").get_attribute("lang") == "it"
     assert page.locator("#issuer").inner_text() == "Città di Demo"
-    assert page.locator("#amount").inner_text().replace("\u00a0", " ") == "25,00 €"  # the payer's Italian
-    assert page.locator("#status").inner_text() == "valid"
-    assert page.locator("#signature").inner_text() == "holds"
+    assert page.locator("#amount").inner_text().replace("\u00a0", " ") == "25,00 €"
+    assert page.locator("#status").get_attribute("data-status") == "valid"
+    assert page.locator("#signature").inner_text() == "valida"
     page.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
+    page.click("nav a[lang=en]")
+    assert page.locator("#verdict").inner_text() == "Genuine receipt, signature valid."
+    assert page.locator("#signature").inner_text() == "holds"
 
     page.goto(f"{site.gateway}/verify/{refunded}")
-    assert page.locator("#status").inner_text() == "refunded"
+    assert page.locator("#status").get_attribute("data-status") == "refunded"
+    assert page.locator("#status").inner_text() == "rimborsata"
     assert problems == []
     missing = page.goto(f"{site.gateway}/verify/{uuid.uuid4()}")
     assert missing is not None and missing.status == 404
