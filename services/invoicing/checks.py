@@ -7,6 +7,8 @@ finding but a refusal (403), done by :func:`seller_matches`.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -27,6 +29,9 @@ ALLOWED_MIME_CODES = frozenset(
 )
 
 _BUYER = "/Invoice/cac:AccountingCustomerParty/cac:Party"
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?$")
+MAX_NUMBER_LENGTH = 100  # the column holding BT-1
+MAX_AMOUNT_LENGTH = 40  # the column holding BT-115 as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,49 @@ def _root(facts: InvoiceFacts) -> str:
 
 def _fatal(rule: str, message: str, location: str) -> Finding:
     return Finding(rule, Severity.FATAL, message, location)
+
+
+def issue_date(written: str | None) -> dt.date | None:
+    """BT-2 as a date: xs:date allows a timezone (``2026-03-02Z``), which the day does not depend
+    on; years beyond four digits or before year 1 are not dates Tessera files (None)."""
+    found = _DATE.match((written or "").strip())
+    if found is None:
+        return None
+    try:
+        return dt.date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return None
+
+
+def storage_findings(facts: InvoiceFacts, written_date: str | None) -> list[Finding]:
+    """TESSERA-B2G-06..08: what must fit how invoices are filed (number, date, amount)."""
+    root = _root(facts)
+    findings: list[Finding] = []
+    if facts.invoice_number is not None and len(facts.invoice_number) > MAX_NUMBER_LENGTH:
+        findings.append(
+            _fatal(
+                "TESSERA-B2G-06",
+                f"BT-1 Invoice number has {len(facts.invoice_number)} characters; at most {MAX_NUMBER_LENGTH} are filed.",
+                f"{root}/cbc:ID",
+            )
+        )
+    if written_date is not None and issue_date(written_date) is None:
+        findings.append(
+            _fatal(
+                "TESSERA-B2G-07",
+                f"BT-2 Invoice issue date {written_date!r} is not a calendar date of the years 0001-9999 (YYYY-MM-DD).",
+                f"{root}/cbc:IssueDate",
+            )
+        )
+    if facts.amount_due is not None and len(str(facts.amount_due)) > MAX_AMOUNT_LENGTH:
+        findings.append(
+            _fatal(
+                "TESSERA-B2G-08",
+                f"BT-115 Amount due for payment is written with more than {MAX_AMOUNT_LENGTH} characters.",
+                f"{root}/cac:LegalMonetaryTotal/cbc:PayableAmount",
+            )
+        )
+    return findings
 
 
 def buyer_findings(facts: InvoiceFacts, rules: BuyerRules) -> list[Finding]:

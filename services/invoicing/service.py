@@ -26,7 +26,7 @@ from services.common.identity import Principal, Role
 from services.common.outbox import Outbox, Subscription, Subscriptions, record_event
 from services.common.settings import MunicipalitySettings
 from services.invoicing import repository
-from services.invoicing.checks import BuyerRules, buyer_findings, seller_matches
+from services.invoicing.checks import BuyerRules, buyer_findings, issue_date, seller_matches, storage_findings
 from services.invoicing.errors import (
     DuplicateInvoice,
     IdempotencyKeyInvalid,
@@ -61,6 +61,7 @@ from services.invoicing.ubl.lifecycle import (
     TransitionNotAllowed,
     check_transition,
 )
+from services.invoicing.ubl.ns import NS
 from services.invoicing.ubl.response import (
     ResponseError,
     ResponseParty,
@@ -156,11 +157,6 @@ def _idempotency(session: Session, supplier_id: str, key: str | None, digest: st
     return repository.get_invoice(session, stored.invoice_id)
 
 
-def _issue_year(facts: InvoiceFacts) -> int:
-    assert facts.issue_date is not None  # BR-02/XSD make an invoice without a valid BT-2 fatal
-    return facts.issue_date.year
-
-
 def submit_invoice(
     session: Session,
     *,
@@ -193,10 +189,14 @@ def submit_invoice(
     rules = BuyerRules(
         runtime.municipality, repository.active_routing_codes(session), runtime.max_attachments_bytes
     )
-    report = ValidationReport(
-        report.document_type, report.customization_id, report.findings + tuple(buyer_findings(facts, rules))
-    )
-    if not report.valid:
+    written_date = root.findtext(f"{{{NS['cbc']}}}IssueDate")
+    ours = buyer_findings(facts, rules) + storage_findings(facts, written_date)
+    report = ValidationReport(report.document_type, report.customization_id, report.findings + tuple(ours))
+    number, day = facts.invoice_number, issue_date(written_date)
+    if report.valid and (number is None or day is None):  # BR-02, BR-03 and the XSD make this fatal already
+        missing = Finding("TESSERA-B2G-07", Severity.FATAL, "BT-1 or BT-2 cannot be read", f"/{kind}")
+        report = ValidationReport(report.document_type, report.customization_id, (*report.findings, missing))
+    if not report.valid or number is None or day is None:
         raise _refuse(report)
     signature = verification_dict(verify_seal(body)) if facts.signed else None
     try:
@@ -207,19 +207,18 @@ def submit_invoice(
         )
         raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,))) from None
     now = utcnow()
-    assert facts.invoice_number is not None and facts.issue_date is not None  # fatal rules BR-02, BR-03
     invoice = Invoice(
         id=uuid.uuid4(),
         supplier_id=supplier_id,
         kind=DocumentKind(kind),
-        invoice_number=facts.invoice_number,
-        issue_date=facts.issue_date.isoformat(),
-        issue_year=_issue_year(facts),
+        invoice_number=number,
+        issue_date=day.isoformat(),
+        issue_year=day.year,
         type_code=facts.type_code,
         currency=facts.currency,
         amount_due=str(facts.amount_due) if facts.amount_due is not None else None,
         buyer_reference=facts.buyer_reference,
-        seller_name=facts.seller_name,
+        seller_name=facts.seller_name[:300] if facts.seller_name else None,
         status=InvoiceStatus.RECEIVED,
         created_at=now,
         updated_at=now,
@@ -245,8 +244,8 @@ def submit_invoice(
             session,
             supplier_id=supplier_id,
             kind=DocumentKind(kind),
-            number=facts.invoice_number,
-            year=facts.issue_date.year,
+            number=number,
+            year=day.year,
         )
         if original is None:
             raise
@@ -255,8 +254,8 @@ def submit_invoice(
             if again is not None:
                 return Submitted(again, created=False)
         raise DuplicateInvoice(
-            f"{supplier_id} already submitted {kind} {facts.invoice_number} of "
-            f"{facts.issue_date.year} (received {original.created_at.isoformat()})",
+            f"{supplier_id} already submitted {kind} {number} of "
+            f"{day.year} (received {original.created_at.isoformat()})",
             original=f"/v1/invoices/{original.id}",
             original_id=str(original.id),
             headers={"Location": f"/v1/invoices/{original.id}"},

@@ -8,7 +8,14 @@ import dataclasses
 import pytest
 
 from services.common.settings import MunicipalitySettings
-from services.invoicing.checks import BuyerRules, buyer_findings, seller_ids, seller_matches
+from services.invoicing.checks import (
+    BuyerRules,
+    buyer_findings,
+    issue_date,
+    seller_ids,
+    seller_matches,
+    storage_findings,
+)
 from services.invoicing.samples import sample_invoice
 from services.invoicing.ubl.facts import Attachment, Identifier, InvoiceFacts, read_facts
 from services.invoicing.validation.parser import parse
@@ -87,3 +94,19 @@ def test_attachments_need_an_allowed_type_and_a_bounded_total() -> None:
     assert rules_of(facts(attachments=(attachment("application/zip", 10),))) == ["TESSERA-B2G-04"]
     too_much = (attachment("application/pdf", 600), attachment("image/png", 600))
     assert rules_of(facts(attachments=too_much)) == ["TESSERA-B2G-05"]
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [("2026-03-02", (2026, 3, 2)), ("2026-03-02Z", (2026, 3, 2)), ("2026-03-02-05:00", (2026, 3, 2))],
+)
+def test_issue_dates_with_a_timezone_keep_their_day(written: str, day: tuple[int, int, int]) -> None:
+    import datetime as dt
+
+    assert issue_date(written) == dt.date(*day)
+
+
+@pytest.mark.parametrize("written", ["12026-01-01", "-0001-01-01", "2026-02-30", "2026-3-2", ""])
+def test_what_is_not_a_plain_calendar_date_is_refused(written: str) -> None:
+    assert issue_date(written) is None
+    assert [f.rule for f in storage_findings(facts(), written)] == ["TESSERA-B2G-07"]

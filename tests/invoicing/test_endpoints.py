@@ -396,3 +396,23 @@ def test_an_invoice_the_supplier_signed_is_accepted_with_the_check_reported(
 
 def test_the_default_seller_matches_the_supplier_binding() -> None:
     assert default_seller().vat_id == SELLER
+
+
+def test_an_issue_date_with_a_timezone_is_filed_by_its_day(
+    invoicing_client: TestClient, supplier: dict[str, str]
+) -> None:
+    body = sample_invoice(number="Z-1").replace(
+        b"<cbc:IssueDate>2026-03-02<", b"<cbc:IssueDate>2026-03-02+01:00<"
+    )
+    accepted = submit(invoicing_client, supplier, body)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["issue_date"] == "2026-03-02"
+
+
+def test_an_invoice_number_too_long_to_file_is_a_finding_not_a_crash(
+    invoicing_client: TestClient, supplier: dict[str, str]
+) -> None:
+    refused = submit(invoicing_client, supplier, sample_invoice(number="N" * 101))
+    assert refused.status_code == 422
+    assert [f["rule"] for f in refused.json()["report"]["findings"]] == ["TESSERA-B2G-06"]
+    assert total(invoicing_client, supplier) == 0
