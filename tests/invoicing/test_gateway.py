@@ -83,7 +83,21 @@ async def test_refusals_at_the_gateway_are_problems_and_store_nothing(
     revoked = await gateway.post("/v1/invoices", content=sample_invoice(number="H-2"), headers=headers)
     assert revoked.status_code == 401 and revoked.headers["content-type"] == "application/problem+json"
     _, fresh = make_key(gateway_db_url, Role.SUPPLIER, supplier_id=SELLER)
+    fresh_xml = {**bearer(fresh), **XML}
     assert (await gateway.get("/v1/invoices", headers=bearer(fresh))).json()["total"] == 0
+    _, stranger = make_key(gateway_db_url, Role.SUPPLIER, supplier_id="IT09876543210")
+    mismatch = await gateway.post(
+        "/v1/invoices", content=sample_invoice(number="H-3"), headers={**bearer(stranger), **XML}
+    )
+    assert mismatch.status_code == 403 and mismatch.json()["code"] == "seller_mismatch"
+    wrong_type = await gateway.post(
+        "/v1/invoices", content=b"{}", headers={**bearer(fresh), "Content-Type": "application/json"}
+    )
+    assert wrong_type.status_code == 415
+    first = await gateway.post("/v1/invoices", content=sample_invoice(number="H-4"), headers=fresh_xml)
+    duplicate = await gateway.post("/v1/invoices", content=sample_invoice(number="H-4"), headers=fresh_xml)
+    assert duplicate.status_code == 409 and duplicate.json()["original"] == first.headers["location"]
+    assert (await gateway.get("/v1/invoices", headers=bearer(fresh))).json()["total"] == 1
 
 
 async def test_the_session_cookie_opens_the_pages_but_never_the_api(
