@@ -4,12 +4,13 @@ page, the officers' dashboard page, and the signed event receiver."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from services.common.db import SessionDep
+from services.common.db import Database, SessionDep
 from services.common.identity import OfficerDep
 from services.common.webhooks import SIGNATURE_HEADER, RawBodyDep, receive
 from services.receipts import pages as page_views
@@ -152,10 +153,19 @@ def get_run_items(
 
 
 @reconciliation_api.get("/runs/{run_id}/export.csv", summary="A run's items as CSV")
-def export_run(run_id: uuid.UUID, session: SessionDep, caller: OfficerDep) -> StreamingResponse:
-    chunks = list(reconciliation.export_csv(session, run_id=run_id))
+def export_run(
+    run_id: uuid.UUID, request: Request, session: SessionDep, caller: OfficerDep
+) -> StreamingResponse:
+    reconciliation.get_run(session, run_id=run_id)  # a 404 before any byte is sent
+    database: Database = request.app.state.database
+
+    def chunks() -> Iterator[str]:
+        # Its own session: the request's is closed once this function returns, before streaming.
+        with database.sessionmaker() as reader:
+            yield from reconciliation.export_csv(reader, run_id=run_id)
+
     return StreamingResponse(
-        iter(chunks),
+        chunks(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'},
     )

@@ -451,8 +451,8 @@ def _csv_cell(value: object) -> object:
 
 
 def export_csv(session: Session, *, run_id: uuid.UUID) -> Iterator[str]:
-    """The run's items as CSV, streamed in chunks."""
-    get_run(session, run_id=run_id)
+    """The run's items as CSV in chunks, read as they are sent (a run may hold millions): the caller
+    gives a session that lives as long as the iteration."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
@@ -257,16 +258,18 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
         )
     if data.currency != original.currency:
         raise EventDataInvalid(f"refund in {data.currency} of a receipt in {original.currency}")
-    left = original.amount - repository.credited_total(session, original.id)
-    if data.refunded > left:
-        raise EventDataInvalid(
-            f"refund {data.refund_id} of {data.refunded} exceeds what is left of receipt {original.number} ({left})"
-        )
     source_record = parse_receipt(original.record)
     now = _second(utcnow())
     refunded_at = _second(data.refunded_at) if data.refunded_at else now
 
     def build(number: int, issued_at: datetime) -> Receipt:
+        # Checked under the series lock, so two refunds at once cannot both take the last of it.
+        left = original.amount - repository.credited_total(session, original.id)
+        if data.refunded > left:
+            raise EventDataInvalid(
+                f"refund {data.refund_id} of {data.refunded} exceeds what is left of receipt "
+                f"{original.number} ({left})"
+            )
         return Receipt(
             receipt_id=str(uuid.uuid4()),
             kind=ReceiptKind.CREDIT,
@@ -530,7 +533,11 @@ def close_day(session: Session, *, day: date, issuing: Issuing, closed_by: str) 
                 last_hash=last.record_hash,
                 **summary,
             )
-            repository.add(session, close)
+            try:
+                with session.begin_nested():
+                    repository.add(session, close)
+            except IntegrityError as error:  # another officer closed the same day at the same moment
+                raise DayAlreadyClosed(f"{day.isoformat()} is already closed") from error
             closes.append(close)
     if not closes:
         raise NothingToClose(f"No receipt was issued on {day.isoformat()}")

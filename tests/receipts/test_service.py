@@ -285,3 +285,30 @@ def test_pdfs_render_in_the_background_and_a_failing_renderer_loses_nothing(
         assert content == b"%PDF-1.7 ok" and name.endswith("-000001.pdf")
         count = session.scalar(select(func.count()).select_from(Receipt))
     assert count == 1
+
+
+def test_two_refunds_at_once_cannot_both_take_the_last_of_a_receipt(
+    database: Database, issuing: Issuing
+) -> None:
+    payment_id = uuid.uuid4()
+    issue(database, issuing, paid(payment_id))  # 4500
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def refund(refund_id: str) -> None:
+        barrier.wait()
+        with database.sessionmaker() as session:
+            try:
+                service.issue_credit(session, data=refunded(payment_id, 3000, refund_id), issuing=issuing)
+                session.commit()
+                outcomes.append("credited")
+            except EventDataInvalid:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=refund, args=(f"re_{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["credited", "refused"]
+    assert verdict(database, issuing, rows(database)[0].series_key).intact
