@@ -14,8 +14,6 @@ from services.invoicing.app import load_sealer
 from services.invoicing.settings import InvoicingSettings
 from services.invoicing.ubl.seal import development_paths
 
-SECRETS = {"internal_secrets": "x-internal", "webhook_secrets": "x-webhook"}
-
 
 @pytest.fixture(scope="module")
 def pem_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -51,7 +49,9 @@ def test_an_incomplete_seal_or_none_in_production_is_refused(tmp_path: Path) -> 
     with pytest.raises(ValidationError, match="seal_certificate_path"):
         InvoicingSettings(data_dir=tmp_path, seal_key_path=tmp_path / "k.pem")
     with pytest.raises(ValidationError, match="needs the municipality's seal"):
-        InvoicingSettings(data_dir=tmp_path, environment="production", **SECRETS)
+        InvoicingSettings(
+            data_dir=tmp_path, environment="production", internal_secrets="x-in", webhook_secrets="x-hook"
+        )
 
 
 def test_routing_codes_are_seeded_once_and_a_deactivated_one_stays_off(
