@@ -18,7 +18,7 @@ from services.receipts.reconciliation import camt053_statement, payout_credits
 from services.receipts.service import Issuing
 from services.receipts.signing import ReceiptSigner
 from tests.receipts.test_reconciliation import DAY1, IBAN, receipt_on, simulate
-from tests.receipts.test_service import rows
+from tests.receipts.test_service import rows, tamper
 
 
 def tessera_receipts(*argv: str) -> int:
@@ -53,13 +53,8 @@ def test_verify_chain_names_the_first_broken_link(
     record = json.loads(bytes(third.record))
     record["purpose"]["description"] = "Something else"
     altered = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-    with database.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        key = third.id.hex if connection.dialect.name == "sqlite" else third.id
-        connection.execute(
-            sa.text("UPDATE receipts SET record = :r WHERE id = :id"), {"r": altered, "id": key}
-        )
+    key = third.id.hex if database.engine.dialect.name == "sqlite" else third.id
+    tamper(database, "UPDATE receipts SET record = :r WHERE id = :id", r=altered, id=key)
     assert tessera_receipts(*check) == 1
     out = capsys.readouterr().out
     assert "BROKEN after 2 good receipts: receipt number 3: altered_content" in out

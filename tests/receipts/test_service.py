@@ -201,12 +201,23 @@ def test_a_refund_before_its_receipt_waits(database: Database, issuing: Issuing)
         service.issue_credit(session, data=refunded(uuid.uuid4(), 100), issuing=issuing)
 
 
-def _tamper(database: Database, statement: str, **params: Any) -> None:
-    """What an intruder with the database owner's rights could do: bypass the trigger and edit."""
+SQLITE_TRIGGER = "receipts_are_frozen"
+
+
+def tamper(database: Database, statement: str, **params: Any) -> None:
+    """What an intruder with the database owner's rights could do: get past the trigger and edit."""
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            connection.execute(sa.text(statement), params)
+            return
+        trigger = connection.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+            {"n": SQLITE_TRIGGER},
+        ).scalar_one()
+        connection.execute(sa.text(f"DROP TRIGGER {SQLITE_TRIGGER}"))
         connection.execute(sa.text(statement), params)
+        connection.execute(sa.text(trigger))
 
 
 def test_an_altered_stored_receipt_is_caught_and_named(database: Database, issuing: Issuing) -> None:
@@ -216,7 +227,7 @@ def test_an_altered_stored_receipt_is_caught_and_named(database: Database, issui
     record = json.loads(bytes(second.record))
     record["amount"]["amount_minor"] = 1  # canonical form kept: only the content changes
     altered = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-    _tamper(database, "UPDATE receipts SET record = :record WHERE id = :id", record=altered, id=second.id.hex
+    tamper(database, "UPDATE receipts SET record = :record WHERE id = :id", record=altered, id=second.id.hex
             if database.engine.dialect.name == "sqlite" else second.id)  # fmt: skip
     result = verdict(database, issuing, second.series_key)
     assert not result.intact and result.checked == 1
@@ -232,20 +243,26 @@ def test_a_deleted_receipt_is_a_gap(database: Database, issuing: Issuing) -> Non
         issue(database, issuing, paid())
     second = rows(database)[1]
     key = second.id.hex if database.engine.dialect.name == "sqlite" else second.id
-    _tamper(database, "DELETE FROM receipt_pdfs WHERE receipt_id = :id", id=key)
-    _tamper(database, "DELETE FROM receipts WHERE id = :id", id=key)
+    tamper(database, "DELETE FROM receipt_pdfs WHERE receipt_id = :id", id=key)
+    tamper(database, "DELETE FROM receipts WHERE id = :id", id=key)
     result = verdict(database, issuing, second.series_key)
     assert result.first_broken is not None and result.first_broken.reason is BreakReason.GAP_IN_NUMBERING
     assert result.first_broken.number == 3
 
 
-def test_postgresql_refuses_to_edit_or_delete_a_receipt(database: Database, issuing: Issuing) -> None:
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("the refusing trigger is PostgreSQL's; SQLite relies on the absence of update paths")
+def test_the_database_refuses_to_edit_or_delete_a_receipt(database: Database, issuing: Issuing) -> None:
     row = issue(database, issuing, paid())
-    for statement in ("UPDATE receipts SET amount = 1 WHERE id = :id", "DELETE FROM receipts WHERE id = :id"):
+    postgresql = database.engine.dialect.name == "postgresql"
+    key = row.id if postgresql else row.id.hex
+    statements = [
+        "UPDATE receipts SET amount = 1 WHERE id = :id",
+        "UPDATE receipts SET key_id = 'other' WHERE id = :id",
+    ]
+    if postgresql:  # SQLite refuses edits only (the test suite empties its tables with DELETE)
+        statements.append("DELETE FROM receipts WHERE id = :id")
+    for statement in statements:
         with pytest.raises(sa.exc.DBAPIError, match="never edited or deleted"), database.engine.begin() as c:
-            c.execute(sa.text(statement), {"id": row.id})
+            c.execute(sa.text(statement), {"id": key})
     assert rows(database)[0].amount == 4500
 
 

@@ -2,7 +2,7 @@
 
 Receipts become sealed records (canonical JSON, hash chain, signature) numbered per series;
 PDF renderings, provider payouts and balance transactions, bank statements, reconciliation runs
-and daily closes. On PostgreSQL a trigger refuses any UPDATE or DELETE of a receipt.
+and daily closes. A trigger refuses any UPDATE (and on PostgreSQL any DELETE) of a receipt.
 
 Revision ID: 7ad2bdc3652b
 Revises: a5e11a611525
@@ -33,6 +33,11 @@ $$
 FROZEN_TRIGGER = """
 CREATE TRIGGER receipts_are_frozen BEFORE UPDATE OR DELETE ON receipts
 FOR EACH ROW EXECUTE FUNCTION tessera_receipts_are_frozen()
+"""
+# SQLite refuses edits only: it has no switch to let the test suite empty the table past a DELETE trigger.
+FROZEN_SQLITE = """
+CREATE TRIGGER receipts_are_frozen BEFORE UPDATE ON receipts
+BEGIN SELECT RAISE(ABORT, 'receipts are never edited or deleted (UPDATE refused); a refund is a credit receipt'); END
 """
 
 
@@ -146,6 +151,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(FROZEN_FUNCTION)
         op.execute(FROZEN_TRIGGER)
+    else:
+        op.execute(FROZEN_SQLITE)
 
     op.create_table(
         "reconciliation_runs",
