@@ -112,27 +112,58 @@ def bodies(count: int, prefix: str) -> list[bytes]:
     return [sample_invoice(number=f"{prefix}-{n:06d}", lines=20) for n in range(count)]
 
 
+async def _read_answer(reader: asyncio.StreamReader) -> int:
+    """One HTTP/1.1 answer (Content-Length or chunked); its status code."""
+    status = int((await reader.readline()).split(b" ", 2)[1])
+    length, chunked = 0, False
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+        elif name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        await reader.readexactly(length)
+        return status
+    while True:
+        size = int((await reader.readline()).split(b";")[0], 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return status
+
+
 async def _load(url: str, headers: dict[str, str], payloads: list[bytes], seconds: float) -> dict[str, Any]:
+    """Keep-alive connections written by hand: a client far lighter than the servers it measures,
+    so that on a 2-core machine it takes little of their CPU."""
+    host, port = url.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     index = 0
     stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
 
-        async def worker() -> None:
-            nonlocal index
+    async def worker() -> None:
+        nonlocal index
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
             while time.perf_counter() < stop and index < len(payloads):
                 body = payloads[index]
                 index += 1
+                request = (
+                    f"POST /v1/invoices HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
                 started = time.perf_counter()
-                answer = await client.post("/v1/invoices", content=body)
+                writer.write(request)
+                await writer.drain()
+                status = await _read_answer(reader)
                 latencies.append(time.perf_counter() - started)
-                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - began
     latencies.sort()
     return {
         "rate": len(latencies) / elapsed,
@@ -230,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
             session.commit()
         keys.dispose()
         common = {"TESSERA_DATA_DIR": scratch, "TESSERA_LOG_LEVEL": "WARNING", "TESSERA_ENV": "test"}
-        payloads = bodies(int(SECONDS * 600) + 1000, f"E2E-{uuid.uuid4().hex[:6]}")
+        payloads = bodies(int(SECONDS * 400) + 1000, f"E2E-{uuid.uuid4().hex[:6]}")
         headers = {"Content-Type": "application/xml"}
         with served("benchmarks.bench_invoicing:bare", common, factory=False) as bare_url:
             load(bare_url, headers, payloads[:200], 1.0)  # warm-up
-            ceiling = load(bare_url, headers, payloads, SECONDS)
+            ceiling = load(bare_url, headers, payloads * 20, SECONDS)  # the bare endpoint keeps nothing
         invoicing_env = {**common, "TESSERA_INVOICING_DATABASE_URL": invoicing_db}
         with served("services.invoicing.app:create_app", invoicing_env, workers=WORKERS) as invoicing_url:
             gateway_env = {
