@@ -13,7 +13,7 @@ from lxml import etree
 from services.invoicing.models import OutboxDelivery, OutboxEvent
 from services.invoicing.samples import default_seller, sample_invoice
 from services.invoicing.ubl.seal import Sealer
-from services.invoicing.validation import xsd
+from services.invoicing.validation import validate, xsd
 from tests.invoicing.conftest import OTHER_SELLER, SELLER, Headers
 from tests.invoicing.factories import stored_invoice
 
@@ -46,6 +46,8 @@ def test_an_accepted_invoice_is_sealed_acknowledged_and_linked(
     assert original.content == body and original.headers["content-type"] == "application/xml"
     sealed = invoicing_client.get(links["sealed"], headers=supplier).content
     assert b"urn:tessera:seal" in sealed
+    archived = validate(sealed)  # the archive copy still meets UBL 2.1 and EN 16931; the extension warns
+    assert archived.valid and {f.rule for f in archived.findings} == {"UBL-CR-001"}
     verified = invoicing_client.post("/v1/invoices/verify", content=sealed, headers=supplier).json()
     assert verified["status"] == "intact" and "DEVELOPMENT" in verified["certificate_subject"]
     assert invoicing_client.get(links["report"], headers=supplier).json() == invoice["report"]
