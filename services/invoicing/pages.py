@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
@@ -80,7 +81,9 @@ def _templates() -> jinja2.Environment:
 
 
 def _page(template: str, *, code: int = 200, **context: Any) -> HTMLResponse:
-    html = _templates().get_template(template).render(status_names=STATUS_NAMES, **context)
+    html = (
+        _templates().get_template(template).render(status_names=STATUS_NAMES, page_size=_PAGE_SIZE, **context)
+    )
     return HTMLResponse(html, status_code=code, headers=PAGE_HEADERS)
 
 
@@ -288,6 +291,8 @@ def portal(
         csrf=csrf_token(request, supplier),
         invoices=items,
         total=total,
+        offset=max(offset, 0),
+        query=urlencode({"status": status or ""}),
         status=status or "",
         statuses=list(InvoiceStatus),
         error=None,
@@ -299,7 +304,7 @@ def _supplier_list(session: Any, supplier: Principal) -> dict[str, Any]:
     items, total = service.list_supplier_invoices(
         session, principal=supplier, where=InvoiceFilter(), limit=_PAGE_SIZE, offset=0
     )
-    return {"invoices": items, "total": total}
+    return {"invoices": items, "total": total, "offset": 0, "query": ""}
 
 
 @pages.post("/portal/upload")
@@ -420,6 +425,8 @@ def inbox(
         csrf=csrf_token(request, officer),
         invoices=items,
         total=total,
+        offset=max(offset, 0),
+        query=urlencode({"status": status or "", "supplier": supplier or "", "number": number or ""}),
         status=status or "",
         supplier=supplier or "",
         number=number or "",

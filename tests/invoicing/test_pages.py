@@ -165,3 +165,16 @@ def test_findings_are_grouped_by_family_with_their_business_terms() -> None:
         "VAT category rules",
     ]
     assert groups[1].findings[0].terms == ("BT-131", "BT-106")
+
+
+def test_long_lists_are_paged(invoicing_client: TestClient, principal_headers: Headers) -> None:
+    from tests.invoicing.factories import stored_invoice
+
+    with invoicing_client.app.state.database.sessionmaker() as session:  # type: ignore[attr-defined]
+        session.add_all(stored_invoice(SELLER, f"M-{n:03d}") for n in range(55))
+        session.commit()
+    officer = principal_headers("officer")
+    first = invoicing_client.get("/invoicing/inbox?status=AB", headers=officer).text
+    assert "showing 1–50 of 55" in first and 'rel="next"' in first and "offset=50" in first
+    second = invoicing_client.get("/invoicing/inbox?status=AB&offset=50", headers=officer).text
+    assert "showing 51–55 of 55" in second and 'rel="prev"' in second and 'rel="next"' not in second
