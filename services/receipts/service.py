@@ -138,7 +138,6 @@ def _issue(
     issuing: Issuing,
     source: str,
     series: Series,
-    issued_at: datetime,
     build: Callable[[int, datetime], Receipt],
     row_values: Callable[[Receipt], dict[str, Any]],
 ) -> ReceiptRow:
@@ -152,6 +151,8 @@ def _issue(
         last = repository.get_by_number(session, series.key, counter.last_number)
         assert last is not None  # the counter only ever names a stored receipt
         previous = sealed_of(last)
+    # Taken once the lock is held, so issue times follow the numbers.
+    issued_at = _second(utcnow())
     try:
         record = build(counter.last_number + 1, issued_at)
     except ReceiptDocumentError as error:
@@ -184,7 +185,7 @@ def issue_receipt(session: Session, *, data: PaymentSucceededData, issuing: Issu
     source = f"payment:{data.payment_id}"
     now = _second(utcnow())
     paid_at = _second(data.paid_at) if data.paid_at else now
-    payer = data.payer or None
+    payer = data.payer
     description = _text(data.purpose) or _text(data.description) or data.reference.strip()
     method_kind = _text(data.method) or ("card" if data.card_last4 or data.card_brand else "other")
     series = current_series(issuing, now)
@@ -225,7 +226,6 @@ def issue_receipt(session: Session, *, data: PaymentSucceededData, issuing: Issu
         issuing=issuing,
         source=source,
         series=series,
-        issued_at=now,
         build=build,
         row_values=lambda record: {
             "payment_id": data.payment_id,
@@ -299,7 +299,6 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
         issuing=issuing,
         source=source,
         series=source_record.series,
-        issued_at=now,
         build=build,
         row_values=lambda record: {
             "payment_id": data.payment_id,
