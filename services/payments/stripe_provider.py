@@ -281,6 +281,9 @@ def _process_payout(session: Session, *, provider: StripeProvider, payout_id: st
     try:
         listing = provider.client.v1.balance_transactions.list(params={"payout": payout_id, "limit": 100})
         ids = [str(_plain(txn)["id"]) for txn in listing.auto_paging_iter()]
+    except stripe.InvalidRequestError as error:
+        # A refusal will not change on retry: keep the event (stored above) and say why.
+        return f"payout_unlisted:{error.code or error.http_status}"
     except stripe.StripeError as error:
         raise ProviderFailed(f"Stripe could not list payout {payout_id}: {error}") from error
     marked = repository.mark_payout(session, provider=provider.name, transaction_ids=ids, payout_id=payout_id)

@@ -314,3 +314,55 @@ def test_forged_webhooks_are_refused_and_change_nothing(
     assert stored_events(stripe_rig) == 0
     assert stripe_rig.payment(payment["payment_id"])["state"]["status"] == "created"
     assert stripe_rig.events() == []
+
+
+def test_a_paid_payout_is_stored_and_marks_the_balance_transactions_it_carries(stripe_rig: Rig) -> None:
+    from services.payments import stripe_provider
+    from services.payments.models import ProviderEvent
+
+    payment = create(stripe_rig)
+    stripe_rig.pay(payment["payment_id"], True)
+    stripe_rig.wait_finished(payment["payment_id"])
+    with stripe_rig.database.sessionmaker() as session:
+        (txn,) = session.scalars(select(BalanceTransaction)).all()
+    assert stripe_rig.localstripe is not None
+    # localstripe announces payouts but cannot list a payout's transactions: the event is kept.
+    httpx.post(
+        f"{stripe_rig.localstripe.url}/v1/payouts",
+        data={"amount": 2500, "currency": "eur", "status": "paid"},
+        auth=("sk_test_tessera", ""),
+    ).raise_for_status()
+    deadline = time.monotonic() + 10
+    outcome = None
+    while time.monotonic() < deadline and outcome is None:
+        with stripe_rig.database.sessionmaker() as session:
+            outcome = session.scalar(select(ProviderEvent.outcome).where(ProviderEvent.type == "payout.paid"))
+        time.sleep(0.1)
+    assert outcome is not None and outcome.startswith("payout_unlisted")
+
+    # Where Stripe lists them, the payout's transactions are marked with it.
+    class Listing:
+        def auto_paging_iter(self) -> list[dict[str, str]]:
+            return [{"id": txn.transaction_id}, {"id": "txn_not_ours"}]
+
+    class Client:
+        class v1:  # noqa: N801  (mirrors StripeClient.v1)
+            class balance_transactions:  # noqa: N801
+                @staticmethod
+                def list(params: dict[str, Any]) -> Listing:
+                    assert params["payout"] == "po_1"
+                    return Listing()
+
+    provider = stripe_provider.StripeProvider(
+        client=Client(),  # type: ignore[arg-type]
+        public_url="http://x.test",
+        publishable_key="pk",
+        js_url="http://x.test/js",
+        webhook_secrets=["s"],
+    )
+    with stripe_rig.database.sessionmaker() as session:
+        assert (
+            stripe_provider._process_payout(session, provider=provider, payout_id="po_1") == "payout_marked:1"
+        )
+        session.commit()
+        assert session.scalars(select(BalanceTransaction.payout_id)).all() == ["po_1"]

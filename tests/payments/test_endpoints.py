@@ -423,9 +423,8 @@ def test_paid_request_refuses_another_payment(
     )
     assert (again.status_code, again.json()["code"]) == (409, "payment_request_paid")
     (event,) = [e for e in outbox_events(payments_client) if e.type == "payment.succeeded"]
-    assert (
-        event.payload["payer"] == {**OWED["payer"], "language": None} and event.payload["category"] == "TARI"
-    )
+    payer: dict[str, Any] = dict(OWED["payer"])  # type: ignore[call-overload]
+    assert event.payload["payer"] == {**payer, "language": None} and event.payload["category"] == "TARI"
     assert event.payload["creditor_reference"] == request["creditor_reference"]
     assert event.payload["credited_to_request"] is True
 

@@ -40,10 +40,8 @@ def test_any_body_makes_a_valid_reference_and_one_changed_character_is_caught(bo
     # MOD 97-10 catches any single substitution of a digit by a digit or a letter by a letter
     # (the change is under 97 times a power of ten, and 97 is prime to ten).
     last = reference[-1]
-    if last.isdigit():
-        other = str((int(last) + 1) % 10)
-    else:
-        other = "A" if last != "A" else "B"
+    letter = "A" if last != "A" else "B"
+    other = str((int(last) + 1) % 10) if last.isdigit() else letter
     changed = reference[:-1] + other
     with pytest.raises(InvalidReference):
         references.normalise(changed)
