@@ -2,7 +2,7 @@
 
 tessera receipts verify-chain [--series DEMO-2026]    # exit 0 intact, 1 broken (names the first link)
 tessera receipts import-statement FILE                # camt.053 or MT940; per-line errors, exit 1
-tessera receipts simulate-payouts --day 2026-03-12    # the sandbox's payouts for that day's receipts
+tessera receipts simulate-payouts --day 2026-03-12 [--statement camt.xml]  # the sandbox's payouts
 tessera receipts reconcile [--as-of D] [--from D] [--to D] [--window N]
 tessera receipts close-day --day 2026-03-12
 
@@ -27,6 +27,7 @@ from services.receipts import reconciliation, service
 from services.receipts.signing import ReceiptVerifier, SigningKeyError
 
 EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_USAGE = 0, 1, 2
+SANDBOX_IBAN = "IT60X0542811101000000123456"
 
 
 def _day(text: str) -> date:
@@ -115,6 +116,20 @@ def _simulate(session: Session, args: argparse.Namespace) -> int:
         print(f"{payout.payout_id}: {payout.amount} {payout.currency} arriving {payout.arrival_date}")
     if not payouts:
         print(f"no receipts paid on {args.day} without a payout")
+    elif args.statement is not None:
+        credits = reconciliation.payout_credits(payouts)
+        statement = reconciliation.camt053_statement(
+            iban=args.iban, statement_id=f"SBX-{args.day:%Y%m%d}", credits=credits
+        )
+        try:
+            args.statement.write_bytes(statement)
+        except OSError as error:
+            print(
+                f"tessera receipts simulate-payouts: cannot write {args.statement}: {error.strerror}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(f"the bank's camt.053 statement of these payouts: {args.statement}")
     return EXIT_OK
 
 
@@ -170,6 +185,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     simulate.add_argument("--day", type=_day, required=True)
     simulate.add_argument("--fee-fixed", type=int, default=0, help="Fixed fee per charge, minor units")
     simulate.add_argument("--fee-basis-points", type=int, default=0, help="Fee per charge in 1/10000")
+    simulate.add_argument(
+        "--statement", type=Path, help="Also write the bank's camt.053 of these payouts here"
+    )
+    simulate.add_argument("--iban", default=SANDBOX_IBAN, help="The account of that statement")
     reconcile = command("reconcile", "Run a reconciliation and print its totals", _reconcile)
     reconcile.add_argument("--as-of", type=_day)
     reconcile.add_argument("--from", dest="date_from", type=_day)

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 
 from services.common.db import Database
 from services.receipts import cli
-from services.receipts.reconciliation import camt053_statement, payout_credits
 from services.receipts.service import Issuing
 from services.receipts.signing import ReceiptSigner
-from tests.receipts.test_reconciliation import DAY1, IBAN, receipt_on, simulate
+from tests.receipts.test_reconciliation import DAY1, receipt_on, simulate
 from tests.receipts.test_service import rows, tamper
 
 
@@ -90,11 +89,16 @@ def test_statement_payouts_reconcile_and_close_from_the_command_line(
 ) -> None:
     receipt_on(database, issuing, DAY1, 1500)
     url = ("--database-url", receipts_db_url)
-    assert tessera_receipts("simulate-payouts", "--day", DAY1.isoformat(), *url) == 0
+    statement = tmp_path / "march.xml"
+    assert (
+        tessera_receipts("simulate-payouts", "--day", DAY1.isoformat(), "--statement", str(statement), *url)
+        == 0
+    )
     assert "po_sbx_20260310_EUR: 1500 EUR arriving 2026-03-12" in capsys.readouterr().out
     (payout,) = simulate(database, DAY1)  # already there: returned, not made twice
-    statement = tmp_path / "march.xml"
-    statement.write_bytes(camt053_statement(iban=IBAN, statement_id="S", credits=payout_credits([payout])))
+    written = statement.read_bytes()
+    assert b"<EndToEndId>po_sbx_20260310_EUR</EndToEndId>" in written and b'Ccy="EUR">15.00<' in written
+    assert payout.payout_id == "po_sbx_20260310_EUR"
     assert tessera_receipts("import-statement", str(statement), *url) == 0
     assert "camt.053, 1 entries, 1 new" in capsys.readouterr().out
     bad = tmp_path / "bad.sta"
