@@ -356,3 +356,13 @@ def test_a_payout_event_is_imported_once(
                        data={**data, "balance_transactions": [{**data["balance_transactions"][0], "gross": -5}]})  # type: ignore[dict-item]  # fmt: skip
     refused = deliver(receipts_client, bad.encode())
     assert refused.status_code == 422 and refused.json()["code"] == "payout_rejected"
+
+
+def test_an_oversized_statement_is_refused_before_it_is_read(
+    receipts_client: TestClient, principal_headers: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.receipts.endpoints.MAX_STATEMENT_BYTES", 100)
+    response = receipts_client.post(
+        "/v1/reconciliation/statements", content=b"x" * 101, headers=principal_headers("officer")
+    )
+    assert response.status_code == 413 and response.json()["code"] == "statement_too_large"
