@@ -194,9 +194,9 @@ def _secure(request: Request) -> bool:
 
 
 @pages.get("/login")
-def login_form(request: Request, error: str | None = None) -> HTMLResponse:
+def login_form(request: Request) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = _page("login.html", csrf=token, error=error)
+    response = _page("login.html", csrf=token, error=None)
     response.set_cookie(
         LOGIN_COOKIE,
         token,
