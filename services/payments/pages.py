@@ -223,9 +223,7 @@ def _card_page(
 
     assert isinstance(provider, StripeProvider)
     js_origin = "{0.scheme}://{0.netloc}".format(urlsplit(provider.js_url))
-    api_origin = "{0.scheme}://{0.netloc}".format(
-        urlsplit(str(provider.client._requestor.base_addresses.get("api")))
-    )
+    api_origin = "{0.scheme}://{0.netloc}".format(urlsplit(provider.api_base))
     csp = (
         f"default-src 'none'; script-src 'self' {js_origin}; frame-src {js_origin}; connect-src {api_origin} "
         f"{js_origin}; style-src 'unsafe-inline'; img-src {js_origin} data:; form-action 'self'; "

@@ -57,8 +57,10 @@ class StripeProvider:
         publishable_key: str,
         js_url: str,
         webhook_secrets: list[str],
+        api_base: str = "https://api.stripe.com",
     ) -> None:
         self.client = client
+        self.api_base = api_base
         self.public_url = public_url.rstrip("/")
         self.publishable_key = publishable_key
         self.js_url = js_url
@@ -82,6 +84,7 @@ class StripeProvider:
             publishable_key=publishable_key,
             js_url=js_url,
             webhook_secrets=webhook_secrets,
+            api_base=api_base,
         )
 
     def checkout_url(self, payment_id: uuid.UUID) -> str:

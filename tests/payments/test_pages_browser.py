@@ -138,3 +138,62 @@ def test_pages_in_italian_are_accessible_and_show_errors_accessibly(
     assert page.get_attribute("html", "lang") == "sv"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "lang"
+
+
+def test_a_citizen_pays_with_stripe_js_and_lands_on_the_result_page(
+    browser: Any, payments_settings: Any, principal_headers: Any, request: pytest.FixtureRequest
+) -> None:
+    """The Stripe page loads (localstripe's) Stripe.js under its CSP, mounts the card element and
+    confirms with confirmCardPayment; the result page asks Stripe and shows the success.
+
+    localstripe's fake Stripe.js does not turn the card element's input into a payment method:
+    its confirmCardPayment only completes a 3-D Secure step. So the test attaches a 3-D Secure
+    test card to the PaymentIntent and confirms it server-side first (what real Stripe.js does
+    from the card element), and the payer then completes the authentication in the page."""
+    import stripe
+
+    from services.payments.app import create_app
+
+    server = request.getfixturevalue("localstripe")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = payments_settings.model_copy(
+        update={
+            "public_url": url,
+            "sweep_enabled": False,
+            "provider": "stripe",
+            "stripe_secret_key": "sk_test_tessera",
+            "stripe_publishable_key": "pk_test_tessera",
+            "stripe_api_base": server.url,
+            "stripe_js_url": f"{server.url}/js.stripe.com/v3/",
+            "stripe_webhook_secrets": "whsec_browser",
+        }
+    )
+    client = stripe.StripeClient("sk_test_tessera", base_addresses={"api": server.url})
+    with (
+        Served(create_app(settings), port=port),
+        httpx.Client(base_url=url, headers=principal_headers("service")) as api,
+    ):
+        owed = owe(api)
+        page = browser.new_context(viewport=PHONE).new_page()
+        page.goto(f"{url}/pay/owed/{owed['creditor_reference']}")
+        page.click("button:has-text('Pay')")
+        page.wait_for_selector("#card-element *")  # Stripe.js mounted its card element
+        accessible(page)
+        payment_id = page.url.split("/pay/")[1].split("?")[0]
+        intent_id = api.get(f"/v1/payments/{payment_id}").json()["provider_id"]
+        method = client.v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+            }
+        )
+        client.v1.payment_intents.update(intent_id, params={"payment_method": method.id})
+        client.v1.payment_intents.confirm(intent_id)
+        page.click("#pay-button")
+        page.click("text=Complete authentication")
+        page.wait_for_url("**/result?*")
+        assert page.is_visible("text=Payment received")
+        accessible(page)
+        assert api.get(f"/v1/payments/{payment_id}").json()["state"]["status"] == "success"
+        assert api.get(f"/v1/payment-requests/{owed['payment_request_id']}").json()["state"] == "paid"
