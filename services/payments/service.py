@@ -789,15 +789,16 @@ def create_refund(
 
 def settle_refund(
     session: Session, *, refund: Refund, succeeded: bool, outbox: Outbox, now: datetime
-) -> None:
-    """A refund's final outcome; ``payment.refunded`` once the money is on its way back."""
+) -> bool:
+    """A refund's final outcome; ``payment.refunded`` once the money is on its way back.
+    False when the refund was settled before (nothing changes)."""
     if refund.state is not RefundState.SUBMITTED:
-        return
+        return False
     refund.state = RefundState.SUCCESS if succeeded else RefundState.ERROR
     refund.settled_at = now
     session.flush()
     if not succeeded:
-        return
+        return True
     payment = get_payment(session, payment_id=refund.payment_id)
     refunded, submitted = repository.refunded_amounts(session, payment.id)
     payload = event_payload(session, payment)
@@ -811,6 +812,7 @@ def settle_refund(
         refunded_at=now,
     )
     record_event(session, outbox, event_type=PAYMENT_REFUNDED, resource_id=payment.id, payload=payload)
+    return True
 
 
 def list_refunds(session: Session, *, payment_id: uuid.UUID) -> list[Refund]:

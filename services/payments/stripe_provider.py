@@ -273,10 +273,9 @@ def _process_refund(session: Session, *, obj: dict[str, Any], outbox: Outbox) ->
         status = item.get("status")
         if refund is None or status not in ("succeeded", "failed", "canceled"):
             continue
-        service.settle_refund(
+        settled += service.settle_refund(
             session, refund=refund, succeeded=status == "succeeded", outbox=outbox, now=utcnow()
         )
-        settled += 1
     return f"refunds_settled:{settled}"
 
 

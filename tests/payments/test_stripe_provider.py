@@ -1,0 +1,70 @@
+"""Stripe event processing that localstripe does not exercise: a refund Stripe settles later."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.db import Database
+from services.common.outbox import Outbox, Subscriptions
+from services.payments import service, stripe_provider
+from services.payments.models import OUTBOX_TABLES, Currency, RefundState
+from services.payments.providers import ChargeOutcome
+from services.payments.schemas import PaymentCreate, RefundCreate
+from tests.payments.test_service import SlowProvider
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+OUTBOX = Outbox(OUTBOX_TABLES, Subscriptions())
+
+
+@pytest.fixture
+def session(payments_db_url: str) -> Iterator[Session]:
+    database = Database(payments_db_url)
+    with database.sessionmaker() as session:
+        yield session
+    database.dispose()
+
+
+def test_a_pending_refund_is_settled_by_stripes_refund_event(session: Session) -> None:
+    provider = SlowProvider()
+    data = PaymentCreate(amount=800, reference="r", description="d", return_url="https://x.test/")
+    limits = service.Limits(max_amount={Currency.EUR: 10_000})
+    payment = service.create_payment(
+        session, data=data, provider=provider, created_by="k", limits=limits, now=NOW
+    )
+    outcome = ChargeOutcome(
+        succeeded=True, provider="stripe", transaction_id=str(payment.provider_transaction_id)
+    )
+    service.settle(session, payment=payment, outcome=outcome, outbox=OUTBOX, now=NOW)
+    refund = service.create_refund(
+        session,
+        payment_id=payment.id,
+        data=RefundCreate(amount=300, refund_amount_available=800),
+        provider=provider,
+        outbox=OUTBOX,
+        created_by="k",
+    )
+    session.commit()
+    assert refund.state == RefundState.SUBMITTED
+    summary = service.payment_view(session, payment, provider).refund_summary
+    assert (summary.amount_available, summary.amount_submitted) == (500, 300)
+
+    event = {
+        "object": "charge",
+        "refunds": {"data": [{"id": refund.provider_refund_id, "status": "succeeded"}]},
+    }
+    assert stripe_provider._process_refund(session, obj=event, outbox=OUTBOX) == "refunds_settled:1"
+    # A repeated or unrelated refund event changes nothing more.
+    assert stripe_provider._process_refund(session, obj=event, outbox=OUTBOX) == "refunds_settled:0"
+    other = {"object": "refund", "id": "re_unknown", "status": "succeeded"}
+    assert stripe_provider._process_refund(session, obj=other, outbox=OUTBOX) == "refunds_settled:0"
+    session.commit()
+    assert refund.state == RefundState.SUCCESS  # type: ignore[comparison-overlap]
+    kinds = list(
+        session.scalars(select(OUTBOX_TABLES.events.c.type).order_by(OUTBOX_TABLES.events.c.sequence))
+    )
+    assert kinds == ["payment.succeeded", "payment.refunded"]
