@@ -463,6 +463,8 @@ def _apply_to_request(session: Session, payment: Payment, now: datetime) -> bool
     if payment.payment_request_id is None:
         return True
     request = get_payment_request(session, request_id=payment.payment_request_id, for_update=True)
+    if request.state is RequestState.CANCELLED:
+        return False
     if payment.instalment_number is not None:
         part = next(
             (p for p in repository.instalments(session, request.id) if p.number == payment.instalment_number),

@@ -353,3 +353,17 @@ def test_the_app_runs_the_sweep_in_the_background_with_its_clock(payments_settin
             assert service.get_payment(session, payment_id=p.id).state is PaymentState.EXPIRED
     finally:
         database.dispose()
+
+
+def test_money_for_a_request_cancelled_meanwhile_is_not_credited(session: Session) -> None:
+    request = owed(session)
+    p = pay_for(session, request.id, 10_000)
+    service.cancel_payment_request(session, request_id=request.id)
+    succeed(session, p)
+    assert (request.state, request.amount_paid, p.state) == (
+        RequestState.CANCELLED,
+        0,
+        PaymentState.SUCCEEDED,
+    )
+    payload = session.scalars(select(OUTBOX_TABLES.events.c.payload)).one()
+    assert payload["credited_to_request"] is False
