@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,14 @@ def _insert_ignoring_conflicts(session: Session, table: type[Base], rows: Sequen
 
 
 # ---- receipts and their series -------------------------------------------------------------
+
+
+def begin_writing(session: Session) -> None:
+    """On SQLite, take the database's write lock before the first read of an issuing transaction: a
+    transaction that read first could not write after a concurrent writer committed (its snapshot
+    would be stale), and would fail instead of waiting. PostgreSQL locks rows as it goes."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(ReceiptSeries).where(sa_false()).values(last_number=ReceiptSeries.last_number))
 
 
 def lock_series(session: Session, series: Series) -> ReceiptSeries:
@@ -168,13 +177,20 @@ def due_pdfs(session: Session, *, now: datetime, limit: int) -> list[uuid.UUID]:
     )
 
 
-def lock_pdf(session: Session, receipt_id: uuid.UUID) -> ReceiptPdf | None:
-    """The PDF row for rendering, skipped when another worker holds it (PostgreSQL)."""
-    return session.scalars(
-        select(ReceiptPdf)
-        .where(ReceiptPdf.receipt_id == receipt_id, ReceiptPdf.status != PdfStatus.READY)
-        .with_for_update(skip_locked=True)
-    ).one_or_none()
+def claim_pdf(session: Session, receipt_id: uuid.UUID, *, now: datetime, until: datetime) -> bool:
+    """Take the rendering of one due PDF until ``until`` (a lease: another worker skips it meanwhile,
+    and a worker that dies lets it fall due again); False when it is not due or another has it."""
+    claimed = session.execute(
+        update(ReceiptPdf)
+        .where(
+            ReceiptPdf.receipt_id == receipt_id,
+            ReceiptPdf.status != PdfStatus.READY,
+            ReceiptPdf.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(cast(CursorResult[Any], claimed).rowcount == 1)
 
 
 # ---- daily close -----------------------------------------------------------------------------

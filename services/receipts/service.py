@@ -64,6 +64,8 @@ PAYMENT_REFUNDED = "payment.refunded"
 PAYOUT_PAID = "payout.paid"
 EPOCH = date(1970, 1, 1)
 PDF_BACKOFF_CAP = timedelta(hours=1)
+# Longer than any rendering takes; a worker that died mid-way lets its PDF fall due after this.
+PDF_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,7 @@ def current_series(issuing: Issuing, now: datetime) -> Series:
 
 
 def issue_receipt(session: Session, *, data: PaymentSucceededData, issuing: Issuing) -> ReceiptRow:
+    repository.begin_writing(session)
     source = f"payment:{data.payment_id}"
     now = _second(utcnow())
     paid_at = _second(data.paid_at) if data.paid_at else now
@@ -247,6 +250,7 @@ def issue_receipt(session: Session, *, data: PaymentSucceededData, issuing: Issu
 
 def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuing) -> ReceiptRow:
     """A credit receipt in the original's series naming the original, for the refunded amount."""
+    repository.begin_writing(session)
     source = f"refund:{data.refund_id}"
     done = repository.get_by_source(session, source)
     if done is not None:
@@ -382,26 +386,33 @@ Renderer = Callable[[SealedReceipt], bytes]
 def render_due_pdfs(
     session_factory: Callable[[], Session], *, renderer: Renderer, backoff: timedelta, limit: int = 10
 ) -> int:
-    """Render the PDFs that are due, each in its own transaction; a failure is recorded with the next
-    attempt's time and never touches the receipt. Returns how many were rendered."""
+    """Render the PDFs that are due. Each is claimed for a while in a short transaction, rendered
+    outside any transaction, then stored; a failure is recorded with the next attempt's time and
+    never touches the receipt. Returns how many were rendered."""
     with session_factory() as session:
         due = repository.due_pdfs(session, now=utcnow(), limit=limit)
     rendered = 0
     for receipt_id in due:
+        now = utcnow()
         with session_factory() as session, session.begin():
-            pdf = repository.lock_pdf(session, receipt_id)
-            if pdf is None:
+            if not repository.claim_pdf(session, receipt_id, now=now, until=now + PDF_LEASE):
                 continue
-            row = get_receipt(session, receipt_id=receipt_id)
-            try:
-                document = renderer(sealed_of(row))
-            except Exception as error:  # noqa: BLE001  (any renderer failure is retried later)
-                pdf.attempts += 1
+            sealed = sealed_of(get_receipt(session, receipt_id=receipt_id))
+        error: Exception | None = None
+        try:
+            document = renderer(sealed)
+        except Exception as failure:  # noqa: BLE001  (any renderer failure is retried later)
+            error = failure
+        with session_factory() as session, session.begin():
+            pdf = repository.pdf_of(session, receipt_id)
+            if pdf is None or pdf.status == PdfStatus.READY:
+                continue
+            pdf.attempts += 1
+            if error is not None:
                 pdf.status = PdfStatus.FAILED
                 pdf.last_error = f"{type(error).__name__}: {error}"[:2000]
                 pdf.next_attempt_at = utcnow() + min(backoff * 2 ** (pdf.attempts - 1), PDF_BACKOFF_CAP)
                 continue
-            pdf.attempts += 1
             pdf.status = PdfStatus.READY
             pdf.pdf = document
             pdf.last_error = None
