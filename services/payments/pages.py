@@ -172,6 +172,11 @@ def start_paying(
         return _message(lang, "find_title", "not_found", status=404, link=f"/pay?lang={lang}")
     try:
         due = service.next_due(session, found)
+        # A second click or tab continues the payment already open rather than opening another
+        # (two open payments for one debt could both be paid).
+        open_payment = service.open_citizen_payment(session, request=found, due=due)
+        if open_payment is not None:
+            return RedirectResponse(f"{provider.checkout_url(open_payment.id)}?lang={lang}", status_code=303)
         payment_id = uuid.uuid4()
         data = PaymentCreate(
             amount=due.amount,
@@ -184,7 +189,12 @@ def start_paying(
             instalment_number=due.instalment_number,
         )
         payment = service.create_payment(
-            session, data=data, provider=provider, created_by="citizen", limits=limits, payment_id=payment_id
+            session,
+            data=data,
+            provider=provider,
+            created_by=service.CITIZEN,
+            limits=limits,
+            payment_id=payment_id,
         )
     except (RequestAlreadyPaid, RequestNotPayable, RequestPastDue):
         session.rollback()

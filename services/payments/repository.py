@@ -261,3 +261,20 @@ def mark_provider_event(session: Session, row_id: int, *, outcome: str, now: dat
     session.execute(
         update(ProviderEvent).where(ProviderEvent.id == row_id).values(processed_at=now, outcome=outcome)
     )
+
+
+def unfinished_for_request(
+    session: Session, request_id: uuid.UUID, instalment_number: int | None, *, created_by: str
+) -> Payment | None:
+    return session.scalars(
+        select(Payment)
+        .where(
+            Payment.payment_request_id == request_id,
+            Payment.instalment_number == instalment_number
+            if instalment_number is not None
+            else Payment.instalment_number.is_(None),
+            Payment.created_by == created_by,
+            Payment.state.in_([PaymentState.CREATED, PaymentState.STARTED]),
+        )
+        .order_by(Payment.created_at.desc())
+    ).first()

@@ -296,6 +296,19 @@ def _check_payable(session: Session, request: PaymentRequest, data: PaymentCreat
     return due
 
 
+CITIZEN = "citizen"  # created_by of payments a payer opened on the citizen pages
+
+
+def open_citizen_payment(session: Session, *, request: PaymentRequest, due: Due) -> Payment | None:
+    """The payment a payer already opened for what is due now, if still unfinished and not stale."""
+    payment = repository.unfinished_for_request(
+        session, request.id, due.instalment_number, created_by=CITIZEN
+    )
+    if payment is None or payment.amount != due.amount:
+        return None
+    return payment
+
+
 def expire_overdue_requests(session: Session, *, today: date) -> int:
     """Open requests whose due date has passed with nothing paid become expired."""
     overdue = repository.open_requests_due_before(session, today)

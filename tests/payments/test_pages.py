@@ -140,3 +140,17 @@ def test_unknown_invalid_past_due_and_cancelled(
     assert "due date has passed" in page.text and '<button type="submit">Pay' not in page.text
     refused = payments_client.post(f"/pay/owed/{late['creditor_reference']}", follow_redirects=False)
     assert refused.status_code == 409
+
+
+def test_a_second_click_continues_the_open_payment(
+    payments_client: TestClient, principal_headers: Headers
+) -> None:
+    request = owed(payments_client, principal_headers)
+    first = payments_client.post(f"/pay/owed/{request['creditor_reference']}", follow_redirects=False)
+    second = payments_client.post(f"/pay/owed/{request['creditor_reference']}", follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    payment_path = first.headers["location"].split("?")[0].removeprefix("http://payments.test")
+    assert payments_client.get(payment_path).status_code == 200
+    payments_client.post(f"{payment_path}/cancel")
+    third = payments_client.post(f"/pay/owed/{request['creditor_reference']}", follow_redirects=False)
+    assert third.headers["location"] != first.headers["location"]  # a finished one is not reused
