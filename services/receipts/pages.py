@@ -218,11 +218,13 @@ def dashboard(session: Session, *, run_id: uuid.UUID | None) -> str:
     ]
     points = [(reconciliation.day_of(d).isoformat(), collected.get(d, 0), settled.get(d, 0)) for d in days]
     items: list[ItemRead] = [reconciliation.item_read(item) for item in exceptions]
+    numbers = repository.display_numbers(session, [i.receipt_id for i in items if i.receipt_id is not None])
     return template.render(
         run=run,
         rows=rows,
         outcomes=[o.value for o in RECEIPT_OUTCOMES],
         exceptions=items,
+        numbers=numbers,
         open_total=open_total,
         chart=chart_svg(points, currency),
         money=lambda amount, cur: _money(amount, cur) if amount is not None else "",

@@ -340,6 +340,13 @@ def settled_by_day(session: Session, run_id: uuid.UUID) -> list[tuple[int, int]]
     return [(int(d), int(a or 0)) for d, a in rows]
 
 
+def display_numbers(session: Session, receipt_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = session.execute(
+        select(Receipt.id, Receipt.series_key, Receipt.number).where(Receipt.id.in_(receipt_ids))
+    )
+    return {receipt_id: f"{series_key}-{number:06d}" for receipt_id, series_key, number in rows}
+
+
 def add(session: Session, row: object) -> None:
     session.add(row)
     session.flush()

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 
 from services.common.db import Database
 from services.common.webhooks import WebhookEvent
-from services.receipts import reconciliation, service
+from services.receipts import pages, reconciliation, service
 from services.receipts.errors import StatementRejected
 from services.receipts.models import (
+    OPEN_OUTCOMES,
     BalanceTransaction,
     BankEntry,
     Payout,
@@ -177,7 +178,7 @@ def test_seeded_discrepancies_each_land_in_their_outcome(database: Database, iss
         BankCredit(7999, "EUR", arrival, "po_wrong", None, "B9"),
     ]
     import_file(database, camt053_statement(iban=IBAN, statement_id="S", credits=credits))
-    _, items = run(database)
+    made, items = run(database)
 
     by_receipt = {i.receipt_id: i for i in items if i.subject == "receipt"}
     assert by_receipt[ok.id].outcome == "matched"
@@ -197,6 +198,14 @@ def test_seeded_discrepancies_each_land_in_their_outcome(database: Database, iss
         ("unmatched_bank_entry", 5000): 2,
         ("unmatched_bank_entry", 4242): 1,
     }
+
+    # The officers' page lists each open exception once, receipts by their number.
+    with database.sessionmaker() as session:
+        page = pages.dashboard(session, run_id=made.id)
+    open_items = [i for i in items if i.outcome in {o.value for o in OPEN_OUTCOMES}]
+    assert f'id="open-total">({len(open_items)})<' in page
+    assert f"{missing.series_key}-{missing.number:06d}" in page and "match by hand" in page
+    assert page.count('<td class="open">') == len(open_items)
 
 
 def test_a_refund_and_its_credit_receipt_reconcile_together(database: Database, issuing: Issuing) -> None:
