@@ -144,7 +144,10 @@ def _reconcile(session: Session, args: argparse.Namespace) -> int:
     print(f"run {run.id} in {run.seconds} s")
     for subject, outcomes in sorted(run.totals.items()):
         for outcome, figures in sorted(outcomes.items()):
-            print(f"  {subject:<11} {outcome:<21} {figures['count']:>9} {figures['amount']:>15}")
+            amounts = ", ".join(
+                f"{amount} {currency}" for currency, amount in sorted(figures["amounts"].items())
+            )
+            print(f"  {subject:<11} {outcome:<21} {figures['count']:>9}  {amounts}")
     return EXIT_OK
 
 

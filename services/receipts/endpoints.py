@@ -193,8 +193,9 @@ def dashboard(
     session: SessionDep,
     caller: OfficerDep,
     run: Annotated[uuid.UUID | None, Query()] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
 ) -> HTMLResponse:
-    return page_views.html_response(page_views.dashboard(session, run_id=run))
+    return page_views.html_response(page_views.dashboard(session, run_id=run, currency=currency))
 
 
 # ---- public pages ----------------------------------------------------------------------------

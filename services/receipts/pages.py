@@ -6,7 +6,7 @@ sent with a Content-Security-Policy that forbids any."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -187,20 +187,21 @@ def chart_svg(points: list[tuple[str, int, int]], currency: str) -> Markup:
     return Markup("".join(parts))
 
 
-def dashboard(session: Session, *, run_id: uuid.UUID | None) -> str:
+def dashboard(session: Session, *, run_id: uuid.UUID | None, currency: str | None = None) -> str:
+    """The latest run (or ``run_id``) in one currency (``currency``, else the run's most frequent)."""
     template = _environment().get_template("receipts_dashboard.html")
     run: ReconciliationRun | None = (
         reconciliation.get_run(session, run_id=run_id) if run_id else repository.latest_run(session)
     )
     if run is None:
         return template.render(run=None)
-    by_day = repository.totals_by_day(session, run.id, "receipt")
-    settled = dict(repository.settled_by_day(session, run.id))
+    currencies = repository.run_currencies(session, run.id)
+    currency = currency if currency in currencies else (currencies[0] if currencies else "EUR")
+    by_day = repository.totals_by_day(session, run.id, "receipt", currency)
+    settled = dict(repository.settled_by_day(session, run.id, currency))
     exceptions, open_total = repository.run_items(
         session, run.id, outcomes=sorted(OPEN_OUTCOMES), limit=MAX_EXCEPTIONS
     )
-    currencies = Counter(item.currency for item in exceptions)
-    currency = currencies.most_common(1)[0][0] if currencies else "EUR"
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     collected: dict[int, int] = defaultdict(int)
     for day, outcome, count, amount in by_day:
@@ -223,6 +224,8 @@ def dashboard(session: Session, *, run_id: uuid.UUID | None) -> str:
         run=run,
         rows=rows,
         outcomes=[o.value for o in RECEIPT_OUTCOMES],
+        currency=currency,
+        currencies=currencies,
         exceptions=items,
         numbers=numbers,
         open_total=open_total,

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import Uuid, bindparam, select, text
@@ -323,8 +324,9 @@ WHERE e.booking_day BETWEEN :from_day AND :as_of + :w AND e.direction = 'CRDT' A
 """
 
 _TOTALS = """
-SELECT subject, outcome, COUNT(*), COALESCE(SUM(COALESCE(expected, actual)), 0)
-FROM reconciliation_items WHERE run_id = :run GROUP BY subject, outcome ORDER BY subject, outcome
+SELECT subject, outcome, currency, COUNT(*), COALESCE(SUM(COALESCE(expected, actual)), 0)
+FROM reconciliation_items WHERE run_id = :run
+GROUP BY subject, outcome, currency ORDER BY subject, outcome, currency
 """
 
 _INPUTS = """
@@ -396,11 +398,14 @@ def run(session: Session, *, scope: Scope, created_by: str) -> ReconciliationRun
         _UNEXPLAINED_CREDITS,
     ):
         session.execute(text(statement).bindparams(bindparam("run", type_=Uuid)), params)
-    totals: dict[str, dict[str, dict[str, int]]] = {}
-    for subject, outcome, count, amount in session.execute(
+    # subject -> outcome -> {"count": n, "amounts": {currency: minor units}}
+    totals: dict[str, dict[str, dict[str, Any]]] = {}
+    for subject, outcome, currency, count, amount in session.execute(
         text(_TOTALS).bindparams(bindparam("run", type_=Uuid)), {"run": record.id}
     ):
-        totals.setdefault(str(subject), {})[str(outcome)] = {"count": int(count), "amount": int(amount)}
+        figures = totals.setdefault(str(subject), {}).setdefault(str(outcome), {"count": 0, "amounts": {}})
+        figures["count"] += int(count)
+        figures["amounts"][str(currency)] = int(amount)
     record.totals = totals
     record.seconds = round(time.perf_counter() - started, 3)
     session.flush()

@@ -309,8 +309,21 @@ def stream_items(session: Session, run_id: uuid.UUID) -> Iterator[Reconciliation
     )
 
 
-def totals_by_day(session: Session, run_id: uuid.UUID, subject: str) -> list[tuple[int, str, int, int]]:
-    """(day, outcome, count, expected amount) of one subject's items."""
+def run_currencies(session: Session, run_id: uuid.UUID) -> list[str]:
+    """The currencies of a run's items, the most frequent first."""
+    rows = session.execute(
+        select(ReconciliationItem.currency, func.count())
+        .where(ReconciliationItem.run_id == run_id)
+        .group_by(ReconciliationItem.currency)
+        .order_by(func.count().desc(), ReconciliationItem.currency)
+    )
+    return [str(currency) for currency, _ in rows]
+
+
+def totals_by_day(
+    session: Session, run_id: uuid.UUID, subject: str, currency: str
+) -> list[tuple[int, str, int, int]]:
+    """(day, outcome, count, expected amount) of one subject's items in one currency."""
     rows = session.execute(
         select(
             ReconciliationItem.day,
@@ -318,19 +331,24 @@ def totals_by_day(session: Session, run_id: uuid.UUID, subject: str) -> list[tup
             func.count(),
             func.coalesce(func.sum(ReconciliationItem.expected), 0),
         )
-        .where(ReconciliationItem.run_id == run_id, ReconciliationItem.subject == subject)
+        .where(
+            ReconciliationItem.run_id == run_id,
+            ReconciliationItem.subject == subject,
+            ReconciliationItem.currency == currency,
+        )
         .group_by(ReconciliationItem.day, ReconciliationItem.outcome)
         .order_by(ReconciliationItem.day, ReconciliationItem.outcome)
     )
     return [(int(d), str(o), int(c), int(a or 0)) for d, o, c, a in rows]
 
 
-def settled_by_day(session: Session, run_id: uuid.UUID) -> list[tuple[int, int]]:
-    """(day, amount) the bank received for payouts this run matched."""
+def settled_by_day(session: Session, run_id: uuid.UUID, currency: str) -> list[tuple[int, int]]:
+    """(day, amount) the bank received in ``currency`` for payouts this run matched."""
     rows = session.execute(
         select(ReconciliationItem.day, func.coalesce(func.sum(ReconciliationItem.actual), 0))
         .where(
             ReconciliationItem.run_id == run_id,
+            ReconciliationItem.currency == currency,
             ReconciliationItem.subject == "payout",
             ReconciliationItem.bank_entry_id.is_not(None),
         )

@@ -96,7 +96,7 @@ def test_a_statement_of_simulated_payouts_reconciles_fully(database: Database, i
     assert outcomes(items, "bank_entry") == {}
     assert {i.method for i in items if i.subject == "payout"} == {"identifier"}
     assert made.inputs["receipts"] == 5 and made.inputs["bank_entries"] == 2
-    assert made.totals["receipt"]["matched"] == {"count": 5, "amount": 7200}
+    assert made.totals["receipt"]["matched"] == {"count": 5, "amounts": {"EUR": 7200}}
 
 
 def test_the_same_statement_twice_or_overlapping_creates_nothing_twice(
@@ -271,7 +271,7 @@ def test_reconciliation_over_http(
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
     fetched = receipts_client.get(f"/v1/reconciliation/runs/{run_id}", headers=officer).json()
-    assert fetched["totals"]["receipt"]["matched"] == {"count": 2, "amount": 3500}
+    assert fetched["totals"]["receipt"]["matched"] == {"count": 2, "amounts": {"EUR": 3500}}
     assert fetched["inputs"]["statements"] == 1
     page = receipts_client.get(
         f"/v1/reconciliation/runs/{run_id}/items?outcome=matched", headers=officer
@@ -375,3 +375,22 @@ def test_an_oversized_statement_is_refused_before_it_is_read(
         "/v1/reconciliation/statements", content=b"x" * 101, headers=principal_headers("officer")
     )
     assert response.status_code == 413 and response.json()["code"] == "statement_too_large"
+
+
+def test_amounts_are_never_added_across_currencies(database: Database, issuing: Issuing) -> None:
+    moment = datetime.combine(DAY1, datetime.min.time(), tzinfo=UTC) + timedelta(hours=11)
+    for amount, currency in [(1000, "EUR"), (2000, "EUR"), (50000, "SEK")]:
+        with database.sessionmaker() as session:
+            data = paid(amount=amount, currency=currency, paid_at=moment.isoformat())
+            service.issue_receipt(session, data=data, issuing=issuing)
+            session.commit()
+    payouts = simulate(database, DAY1)
+    assert sorted((p.currency, p.amount) for p in payouts) == [("EUR", 3000), ("SEK", 50000)]
+    import_file(database, camt053_statement(iban=IBAN, statement_id="S", credits=payout_credits(payouts)))
+    made, _ = run(database)
+    assert made.totals["receipt"]["matched"] == {"count": 3, "amounts": {"EUR": 3000, "SEK": 50000}}
+    with database.sessionmaker() as session:
+        default = pages.dashboard(session, run_id=made.id)
+        swedish = pages.dashboard(session, run_id=made.id, currency="SEK")
+    assert "Collected versus settled (EUR)" in default and "€30.00" in default and "currency=SEK" in default
+    assert "Collected versus settled (SEK)" in swedish and "SEK500.00" in swedish
