@@ -18,6 +18,7 @@ from services.receipts import reconciliation, service
 from services.receipts.errors import StatementTooLarge
 from services.receipts.models import INBOX_TABLE, EventOutcome
 from services.receipts.schemas import (
+    ChainCheck,
     DailyCloseCreate,
     DailyCloseRead,
     EventAck,
@@ -28,6 +29,7 @@ from services.receipts.schemas import (
     ReceiptRead,
     RunCreate,
     RunRead,
+    SeriesRead,
     StatementImportResult,
 )
 from services.receipts.statements import MAX_STATEMENT_BYTES
@@ -70,16 +72,42 @@ async def _statement_body(request: Request) -> bytes:
 def list_receipts(
     session: SessionDep,
     caller: OfficerDep,
+    issuing: IssuingDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    payment_id: Annotated[uuid.UUID | None, Query(description="Only this payment's receipts")] = None,
+    series: Annotated[str | None, Query(max_length=32, description="Only this series")] = None,
 ) -> ReceiptPage:
-    items, total = service.list_receipts(session, limit=limit, offset=offset)
+    items, total = service.list_receipts(
+        session,
+        limit=limit,
+        offset=offset,
+        base_url=issuing.base_url,
+        payment_id=payment_id,
+        series_key=series,
+    )
     return ReceiptPage(items=items, total=total, limit=limit, offset=offset)
 
 
+@api.get("/series", summary="Numbering series and where each stands")
+def list_series(session: SessionDep, caller: OfficerDep) -> list[SeriesRead]:
+    return service.list_series(session)
+
+
+@api.get(
+    "/series/{series_key}/verification", summary="Check a whole series: hashes, signatures, chain, closes"
+)
+def verify_series(
+    series_key: str, session: SessionDep, caller: OfficerDep, issuing: IssuingDep
+) -> ChainCheck:
+    return service.check_series(session, series_key=series_key, verifier=issuing.verifier)
+
+
 @api.get("/{receipt_id}", summary="One receipt with its record, hash and signature")
-def get_receipt(receipt_id: uuid.UUID, session: SessionDep, caller: OfficerDep) -> ReceiptRead:
-    return service.receipt_read(session, receipt_id=receipt_id)
+def get_receipt(
+    receipt_id: uuid.UUID, session: SessionDep, caller: OfficerDep, issuing: IssuingDep
+) -> ReceiptRead:
+    return service.receipt_read(session, receipt_id=receipt_id, base_url=issuing.base_url)
 
 
 @api.get("/{receipt_id}/pdf", summary="The archival PDF/A-3b rendering (503 while it is being rendered)")

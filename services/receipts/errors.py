@@ -5,6 +5,7 @@ BadRequest (400)
 NotFound (404)
 ├── ReceiptNotFound (receipt_not_found)
 ├── RunNotFound (reconciliation_run_not_found)
+├── SeriesNotFound (receipt_series_not_found)
 └── NothingToClose (nothing_to_close): no receipt was issued that day
 Conflict (409)
 ├── OriginalReceiptMissing (original_receipt_missing): a refund arrived before its payment's
@@ -27,6 +28,10 @@ from services.common.errors import Conflict, NotFound, PayloadTooLarge, ServiceU
 
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
+
+
+class SeriesNotFound(NotFound):
+    code = "receipt_series_not_found"
 
 
 class RunNotFound(NotFound):

@@ -125,12 +125,23 @@ def add_receipt(session: Session, receipt: Receipt, series: ReceiptSeries) -> Re
     return receipt
 
 
-def page(session: Session, *, limit: int, offset: int) -> tuple[list[Receipt], int]:
-    total = session.scalar(select(func.count()).select_from(Receipt)) or 0
+def page(
+    session: Session, *, limit: int, offset: int, payment_id: uuid.UUID | None, series_key: str | None
+) -> tuple[list[Receipt], int]:
+    query = select(Receipt)
+    if payment_id is not None:
+        query = query.where(Receipt.payment_id == payment_id)
+    if series_key is not None:
+        query = query.where(Receipt.series_key == series_key)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(
-        select(Receipt).order_by(Receipt.created_at.desc(), Receipt.id).limit(limit).offset(offset)
+        query.order_by(Receipt.created_at.desc(), Receipt.id).limit(limit).offset(offset)
     ).all()
     return list(items), total
+
+
+def all_series(session: Session) -> list[ReceiptSeries]:
+    return list(session.scalars(select(ReceiptSeries).order_by(ReceiptSeries.key)))
 
 
 def series_keys(session: Session) -> list[str]:

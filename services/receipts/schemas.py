@@ -38,6 +38,25 @@ class ReceiptRead(BaseModel):
     pdf_status: str = Field(
         ..., description="pending, ready or failed (retried); the record exists either way"
     )
+    links: dict[str, str] = Field(
+        ..., alias="_links", description="html and pdf (officers), verify (the public page the QR code opens)"
+    )
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class SeriesRead(BaseModel):
+    key: str = Field(..., examples=["DEMO-2026"])
+    last_number: int = Field(..., description="Receipts issued in the series so far (numbers 1 to this)")
+    last_hash: str = Field(..., description="Hash of the last record: the next receipt chains onto it")
+
+
+class ChainCheck(BaseModel):
+    series: str
+    intact: bool = Field(..., description="Every record checked and passed, and every daily close agrees")
+    checked: int = Field(..., description="Records that passed before the first broken link")
+    first_broken: str | None = Field(None, description="Where and why the chain breaks")
+    daily_close_problems: list[str]
 
 
 class ReceiptPage(BaseModel):

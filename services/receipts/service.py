@@ -53,10 +53,18 @@ from services.receipts.errors import (
     OriginalReceiptMissing,
     PdfNotReady,
     ReceiptNotFound,
+    SeriesNotFound,
 )
 from services.receipts.models import DailyClose, EventOutcome, PdfStatus
 from services.receipts.models import Receipt as ReceiptRow
-from services.receipts.schemas import PaymentRefundedData, PaymentSucceededData, PayoutData, ReceiptRead
+from services.receipts.schemas import (
+    ChainCheck,
+    PaymentRefundedData,
+    PaymentSucceededData,
+    PayoutData,
+    ReceiptRead,
+    SeriesRead,
+)
 from services.receipts.signing import ReceiptSigner, ReceiptVerifier
 
 PAYMENT_SUCCEEDED = "payment.succeeded"
@@ -326,9 +334,16 @@ def get_receipt(session: Session, *, receipt_id: uuid.UUID) -> ReceiptRow:
     return receipt
 
 
-def read_model(row: ReceiptRow, pdf_status: str | None) -> ReceiptRead:
+def read_model(row: ReceiptRow, pdf_status: str | None, base_url: str) -> ReceiptRead:
     number = row.number
+    own = f"/v1/receipts/{row.id}"
     return ReceiptRead(
+        links={
+            "self": own,
+            "html": f"{own}/html",
+            "pdf": f"{own}/pdf",
+            "verify": f"{base_url.rstrip('/')}/verify/{row.id}",
+        },  # fmt: skip
         id=row.id,
         kind=row.kind,
         number=number,
@@ -349,16 +364,47 @@ def read_model(row: ReceiptRow, pdf_status: str | None) -> ReceiptRead:
     )
 
 
-def receipt_read(session: Session, *, receipt_id: uuid.UUID) -> ReceiptRead:
+def receipt_read(session: Session, *, receipt_id: uuid.UUID, base_url: str) -> ReceiptRead:
     row = get_receipt(session, receipt_id=receipt_id)
     pdf = repository.pdf_of(session, row.id)
-    return read_model(row, pdf.status if pdf else None)
+    return read_model(row, pdf.status if pdf else None, base_url)
 
 
-def list_receipts(session: Session, *, limit: int, offset: int) -> tuple[list[ReceiptRead], int]:
-    rows, total = repository.page(session, limit=limit, offset=offset)
+def list_receipts(
+    session: Session,
+    *,
+    limit: int,
+    offset: int,
+    base_url: str,
+    payment_id: uuid.UUID | None = None,
+    series_key: str | None = None,
+) -> tuple[list[ReceiptRead], int]:
+    rows, total = repository.page(
+        session, limit=limit, offset=offset, payment_id=payment_id, series_key=series_key
+    )
     statuses = repository.pdf_statuses(session, [r.id for r in rows])
-    return [read_model(r, statuses.get(r.id)) for r in rows], total
+    return [read_model(r, statuses.get(r.id), base_url) for r in rows], total
+
+
+def list_series(session: Session) -> list[SeriesRead]:
+    return [
+        SeriesRead(key=s.key, last_number=s.last_number, last_hash=s.last_hash)
+        for s in repository.all_series(session)
+    ]
+
+
+def check_series(session: Session, *, series_key: str, verifier: ReceiptVerifier) -> ChainCheck:
+    if series_key not in repository.series_keys(session):
+        raise SeriesNotFound(f"No receipt series {series_key}")
+    verdict = verify_series(session, series_key=series_key, verifier=verifier)
+    problems = check_closes(session, series_key=series_key)
+    return ChainCheck(
+        series=series_key,
+        intact=verdict.intact and not problems,
+        checked=verdict.checked,
+        first_broken=verdict.first_broken.describe() if verdict.first_broken else None,
+        daily_close_problems=problems,
+    )
 
 
 def receipt_pdf(session: Session, *, receipt_id: uuid.UUID, retry_after: int) -> tuple[bytes, str]:

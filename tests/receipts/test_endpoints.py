@@ -296,3 +296,25 @@ def test_a_refund_before_its_receipt_is_refused_so_the_sender_retries(receipts_c
     deliver(receipts_client, paid_event(payment_id).encode())
     assert deliver(receipts_client, refund.encode()).json()["outcome"] == "processed"
     assert counts(receipts_client) == (2, 2)
+
+
+def test_links_filters_and_the_series_check(receipts_client: TestClient, principal_headers: Headers) -> None:
+    officer = principal_headers("officer")
+    payment_id = uuid.uuid4()
+    for event in (paid_event(), paid_event(payment_id), paid_event()):
+        deliver(receipts_client, event.encode())
+    mine = receipts_client.get(f"/v1/receipts?payment_id={payment_id}", headers=officer).json()
+    assert mine["total"] == 1 and mine["items"][0]["payment_id"] == str(payment_id)
+    receipt = mine["items"][0]
+    assert receipt["_links"]["pdf"] == f"/v1/receipts/{receipt['id']}/pdf"
+    assert receipt["_links"]["verify"] == f"http://127.0.0.1:8000/verify/{receipt['id']}"
+
+    (series,) = receipts_client.get("/v1/receipts/series", headers=officer).json()
+    assert series["last_number"] == 3 and len(series["last_hash"]) == 64
+    assert receipts_client.get(f"/v1/receipts?series={series['key']}", headers=officer).json()["total"] == 3
+    check = receipts_client.get(f"/v1/receipts/series/{series['key']}/verification", headers=officer).json()
+    assert check == {"series": series["key"], "intact": True, "checked": 3, "first_broken": None,
+                     "daily_close_problems": []}  # fmt: skip
+    missing = receipts_client.get("/v1/receipts/series/NOPE-2026/verification", headers=officer)
+    assert missing.status_code == 404 and missing.json()["code"] == "receipt_series_not_found"
+    assert receipts_client.get("/v1/receipts/series").status_code == 401
