@@ -89,6 +89,18 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin: the
+            # module's implicit handling makes a SAVEPOINT opened before any write commit on
+            # its own when released (SQLAlchemy's pysqlite notes, "Serializable isolation /
+            # Savepoints / Transactional DDL").
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            # IMMEDIATE takes the write lock up front: two transactions that read and then
+            # write would otherwise deadlock on the lock upgrade (SQLITE_BUSY at once, whatever
+            # the busy timeout). Writers queue instead; SQLite is the single-machine default.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
