@@ -284,7 +284,9 @@ def test_pdfs_render_in_the_background_and_a_failing_renderer_loses_nothing(
         assert pdf.last_error == "RuntimeError: font cache unavailable"
         with pytest.raises(PdfNotReady):
             service.receipt_pdf(session, receipt_id=row.id, retry_after=5)
-        assert service.receipt_read(session, receipt_id=row.id).record["number"] == 1
+        assert (
+            service.receipt_read(session, receipt_id=row.id, base_url=issuing.base_url).record["number"] == 1
+        )
     # Not due again until the backoff has passed.
     assert service.render_due_pdfs(database.sessionmaker, renderer=broken, backoff=backoff) == 0
     assert attempts == [str(row.id)]
