@@ -33,7 +33,7 @@ def test_a_configured_ecdsa_key_signs_receipts(receipts_settings: ReceiptsSettin
 
 
 def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
-    secrets = {"webhook_secrets": "a-real-secret", "internal_secrets": "another-real-secret"}
+    secrets: dict[str, Any] = {"webhook_secrets": "a-real-secret", "internal_secrets": "another-real-secret"}
     with pytest.raises(ValueError, match="TESSERA_RECEIPTS_SIGNING_KEY_FILE"):
         ReceiptsSettings(environment="production", data_dir=tmp_path, **secrets)
     ReceiptsSettings(
@@ -45,7 +45,8 @@ def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path) -> No
                                               ("time_zone", "Mars/Olympus")])  # fmt: skip
 def test_unusable_receipt_settings_are_refused(field: str, value: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=field):
-        ReceiptsSettings(data_dir=tmp_path, **{field: value})
+        values: dict[str, Any] = {field: value}
+        ReceiptsSettings(data_dir=tmp_path, **values)
 
 
 def test_the_pdf_worker_renders_in_the_background(receipts_settings: ReceiptsSettings) -> None:
