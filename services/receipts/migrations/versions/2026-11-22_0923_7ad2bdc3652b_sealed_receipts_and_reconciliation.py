@@ -239,11 +239,6 @@ def upgrade() -> None:
         sa.Column("actual", sa.BigInteger(), nullable=True),
         sa.Column("fee", sa.BigInteger(), nullable=True),
         sa.Column("detail", sa.String(length=300), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["reconciliation_runs.id"],
-            name=op.f("fk_reconciliation_items_run_id_reconciliation_runs"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_items")),
     )
     with op.batch_alter_table("reconciliation_items", schema=None) as batch_op:
