@@ -89,18 +89,15 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
-            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin: the
-            # module's implicit handling makes a SAVEPOINT opened before any write commit on
-            # its own when released (SQLAlchemy's pysqlite notes, "Serializable isolation /
-            # Savepoints / Transactional DDL").
-            dbapi_connection.isolation_level = None
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Any) -> None:
-            # IMMEDIATE takes the write lock up front: two transactions that read and then
-            # write would otherwise deadlock on the lock upgrade (SQLITE_BUSY at once, whatever
-            # the busy timeout). Writers queue instead; SQLite is the single-machine default.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_savepoint_inside_a_transaction(connection: Any, _name: str) -> None:
+            # The sqlite3 module opens a transaction only before a write, so a SAVEPOINT issued
+            # before any write would itself become the outermost transaction and its RELEASE
+            # would commit everything. Open the real transaction first.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
 
     return engine
 

@@ -311,11 +311,6 @@ def test_refunds_check_the_amount_available(session: Session) -> None:
 
 def test_two_settlements_racing_cannot_both_win(payments_db_url: str) -> None:
     """Both read the payment as created; the second write finds it changed and is refused."""
-    if payments_db_url.startswith("sqlite"):
-        pytest.skip(
-            "SQLite transactions begin IMMEDIATE, so a second one cannot open while the first holds "
-            "the write lock; the threaded race test covers SQLite"
-        )
     database = Database(payments_db_url)
     try:
         with database.sessionmaker() as session:
