@@ -163,15 +163,21 @@ class PaymentCreate(BaseModel):
         examples=[4500],
     )
     currency: Currency = Field(Currency.EUR, description="ISO 4217 code", examples=["EUR"])
-    reference: str = Field(
-        ...,
+    reference: str | None = Field(
+        None,
         min_length=1,
         max_length=100,
-        description="The municipality's own reference for what is paid (fee id, case number)",
+        description="The municipality's own reference for what is paid (fee id, case number); "
+        "required unless payment_request_id is given (then its creditor reference by default)",
         examples=["PARK-2026-000123"],
     )
-    description: str = Field(
-        ..., min_length=1, max_length=500, description="Shown to the payer", examples=["Parking permit"]
+    description: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Shown to the payer; required unless payment_request_id is given (then the "
+        "request's description by default)",
+        examples=["Parking permit"],
     )
     return_url: AnyHttpUrl = Field(
         ...,
@@ -189,6 +195,14 @@ class PaymentCreate(BaseModel):
         None, description="The payment request this pays (amount and currency must match what is due)"
     )
     instalment_number: int | None = Field(None, ge=1, description="Which instalment of the request")
+
+    @model_validator(mode="after")
+    def _reference_and_description_or_request(self) -> PaymentCreate:
+        if self.payment_request_id is None:
+            missing = [name for name in ("reference", "description") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} required when no payment_request_id is given")
+        return self
 
 
 class PaymentStateRead(BaseModel):

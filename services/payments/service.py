@@ -334,9 +334,14 @@ def create_payment(
     now = now or utcnow()
     _check_amount(data.amount, data.currency, limits)
     instalment_number = data.instalment_number
+    reference, description = data.reference, data.description
     if data.payment_request_id is not None:
         request = get_payment_request(session, request_id=data.payment_request_id, for_update=True)
         instalment_number = _check_payable(session, request, data, now.date()).instalment_number
+        reference = reference or request.creditor_reference
+        description = description or request.description
+    if reference is None or description is None:  # pragma: no cover  (the schema requires them)
+        raise AmountMismatch("reference and description are required", field="reference")
     elif data.instalment_number is not None:
         raise AmountMismatch("instalment_number needs a payment_request_id", field="instalment_number")
     payment = Payment(
@@ -344,8 +349,8 @@ def create_payment(
         state=PaymentState.CREATED,
         amount=data.amount,
         currency=data.currency,
-        reference=data.reference,
-        description=data.description,
+        reference=reference,
+        description=description,
         return_url=str(data.return_url),
         language=data.language,
         created_by=created_by,
@@ -358,7 +363,7 @@ def create_payment(
         payment_id=payment.id,
         amount=payment.amount,
         currency=payment.currency.value,
-        description=data.description,
+        description=description,
     )
     payment.provider_transaction_id = checkout.provider_id
     payment.provider_client_secret = checkout.client_secret

@@ -585,3 +585,27 @@ def test_refunds_full_partial_and_stale_available(
         (1000, 1000, False),
         (3500, 4500, True),
     ]
+
+
+def test_paying_a_request_defaults_reference_and_description(
+    payments_client: TestClient, principal_headers: Headers
+) -> None:
+    request = new_request(payments_client, principal_headers)
+    body = {
+        "amount": 10000,
+        "return_url": "https://x.test/",
+        "payment_request_id": request["payment_request_id"],
+    }
+    created = payments_client.post("/v1/payments", json=body, headers=principal_headers("service"))
+    assert created.status_code == 201, created.text
+    assert (created.json()["reference"], created.json()["description"]) == (
+        request["creditor_reference"],
+        OWED["description"],
+    )
+    bare = payments_client.post(
+        "/v1/payments",
+        json={"amount": 1, "return_url": "https://x.test/"},
+        headers=principal_headers("service"),
+    )
+    assert bare.status_code == 422
+    assert "reference and description required" in bare.json()["errors"][0]["message"]
