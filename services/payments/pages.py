@@ -305,7 +305,9 @@ def submit_card(
         )
     except CardRejected as error:
         session.rollback()
-        return _page_after_error(session, payment_id, provider, lang, card_error=error.detail)
+        reason = str(error.extra.get("reason", ""))
+        message = i18n.text(reason, lang) if reason in i18n.labels(lang) else error.detail
+        return _page_after_error(session, payment_id, provider, lang, card_error=message)
     except IllegalTransition:
         session.rollback()
         return _page_after_error(session, payment_id, provider, lang)

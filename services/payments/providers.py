@@ -110,21 +110,25 @@ def parse_card(number: str, expiry: str, cvc: str, *, now: datetime) -> CardDeta
     """Card details from the form fields, or :class:`CardRejected` naming what is wrong."""
     digits = number.replace(" ", "").replace("-", "")
     if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        raise CardRejected("The card number must be 12 to 19 digits", field="card_number")
+        raise CardRejected(
+            "The card number must be 12 to 19 digits", field="card_number", reason="card_digits"
+        )
     if not luhn_valid(digits):
-        raise CardRejected("The card number is not valid (check digit mismatch)", field="card_number")
+        raise CardRejected(
+            "The card number is not valid (check digit mismatch)", field="card_number", reason="card_check"
+        )
     month_text, sep, year_text = expiry.strip().partition("/")
     if not sep or not month_text.strip().isdigit() or not year_text.strip().isdigit():
-        raise CardRejected("The expiry date must be written MM/YY", field="expiry")
+        raise CardRejected("The expiry date must be written MM/YY", field="expiry", reason="expiry_format")
     month, year = int(month_text), int(year_text)
     year = year + 2000 if year < 100 else year
     if not 1 <= month <= 12:
-        raise CardRejected("The expiry month must be 01 to 12", field="expiry")
+        raise CardRejected("The expiry month must be 01 to 12", field="expiry", reason="expiry_month")
     if (year, month) < (now.year, now.month):
-        raise CardRejected("The card has expired", field="expiry")
+        raise CardRejected("The card has expired", field="expiry", reason="card_expired")
     cvc = cvc.strip()
     if not cvc.isdigit() or len(cvc) not in (3, 4):
-        raise CardRejected("The security code must be 3 or 4 digits", field="cvc")
+        raise CardRejected("The security code must be 3 or 4 digits", field="cvc", reason="cvc_digits")
     return CardDetails(number=digits, expiry_month=month, expiry_year=year, cvc=cvc)
 
 
@@ -160,6 +164,7 @@ class SandboxProvider:
                 "The sandbox accepts only its test cards: 4242 4242 4242 4242 (succeeds) and "
                 "4000 0000 0000 0002 (declined)",
                 field="card_number",
+                reason="not_test_card",
             )
         succeeded = card.number == SANDBOX_SUCCESS_CARD
         return ChargeOutcome(

@@ -217,9 +217,9 @@ def test_a_settled_payment_cannot_be_paid_again(
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({**GOOD, "card_number": "4242 4242 4242 4241"}, "check digit"),
+        ({**GOOD, "card_number": "4242 4242 4242 4241"}, "typing mistake"),
         ({**GOOD, "card_number": "abc"}, "12 to 19 digits"),
-        ({**GOOD, "card_number": "5555 5555 5555 4444"}, "only its test cards"),
+        ({**GOOD, "card_number": "5555 5555 5555 4444"}, "Only the test cards"),
         ({**GOOD, "expiry": "13/40"}, "01 to 12"),
         ({**GOOD, "expiry": "01/20"}, "expired"),
         ({**GOOD, "expiry": "soon"}, "MM/YY"),

@@ -154,3 +154,17 @@ def test_a_second_click_continues_the_open_payment(
     payments_client.post(f"{payment_path}/cancel")
     third = payments_client.post(f"/pay/owed/{request['creditor_reference']}", follow_redirects=False)
     assert third.headers["location"] != first.headers["location"]  # a finished one is not reused
+
+
+def test_card_problems_are_explained_in_the_page_language(
+    payments_client: TestClient, principal_headers: Headers
+) -> None:
+    request = owed(payments_client, principal_headers)
+    started = payments_client.post(
+        f"/pay/owed/{request['creditor_reference']}?lang=it", follow_redirects=False
+    )
+    payment_path = started.headers["location"].split("?")[0].removeprefix("http://payments.test")
+    expired = payments_client.post(f"{payment_path}?lang=it", data={**GOOD, "expiry": "01/20"})
+    assert expired.status_code == 422 and "Questa carta è scaduta." in expired.text
+    cvc = payments_client.post(f"{payment_path}?lang=hu", data={**GOOD, "cvc": "1"})
+    assert "A biztonsági kód 3 vagy 4 számjegyből áll." in cvc.text
