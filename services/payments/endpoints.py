@@ -20,6 +20,7 @@ from services.payments.errors import ProviderSignatureInvalid
 from services.payments.models import ExternalStatus, RequestState
 from services.payments.providers import PaymentProvider
 from services.payments.schemas import (
+    BalanceTransactionRead,
     ImportReport,
     PaymentCreate,
     PaymentEvents,
@@ -162,6 +163,13 @@ def cancel_payment(
 @api.get("/{payment_id}/events", summary="Every state the payment went through")
 def payment_events(payment_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep) -> PaymentEvents:
     return service.payment_events(session, payment_id=payment_id)
+
+
+@api.get("/{payment_id}/balance-transactions", summary="What the provider reported: gross, fee, net, payout")
+def balance_transactions(
+    payment_id: uuid.UUID, session: SessionDep, caller: ServiceOrOfficerDep
+) -> list[BalanceTransactionRead]:
+    return service.balance_transactions(session, payment_id=payment_id)
 
 
 @api.post(

@@ -291,3 +291,16 @@ class RefundRead(BaseModel):
     status: RefundState
     provider_refund_id: str | None
     created_at: datetime
+
+
+class BalanceTransactionRead(BaseModel):
+    """A money movement the provider reported for a payment (for reconciliation)."""
+
+    transaction_id: str = Field(..., description="The provider's id (txn_... at Stripe)")
+    kind: str = Field(..., description="charge or refund")
+    amount: int = Field(..., description="Gross, minor units")
+    fee: int
+    net: int
+    currency: str
+    payout_id: str | None = Field(None, description="The payout that carried it, once reported")
+    created_at: datetime

@@ -57,6 +57,7 @@ from services.payments.models import (
 )
 from services.payments.providers import CardDetails, ChargeOutcome, PaymentProvider, SandboxProvider
 from services.payments.schemas import (
+    BalanceTransactionRead,
     InstalmentRead,
     Payer,
     PaymentCreate,
@@ -733,6 +734,23 @@ def payment_events(session: Session, *, payment_id: uuid.UUID) -> PaymentEvents:
             for e in repository.events(session, payment_id)
         ],
     )
+
+
+def balance_transactions(session: Session, *, payment_id: uuid.UUID) -> list[BalanceTransactionRead]:
+    get_payment(session, payment_id=payment_id)
+    return [
+        BalanceTransactionRead(
+            transaction_id=t.transaction_id,
+            kind=t.kind,
+            amount=t.amount,
+            fee=t.fee,
+            net=t.net,
+            currency=t.currency,
+            payout_id=t.payout_id,
+            created_at=t.created_at,
+        )
+        for t in repository.balance_transactions(session, payment_id)
+    ]
 
 
 # --- refunds ----------------------------------------------------------------------------------

@@ -178,6 +178,12 @@ def test_a_good_card_succeeds_and_tells_receipts(rig: Rig) -> None:
             (txn,) = session.scalars(select(BalanceTransaction)).all()
         assert (txn.amount, txn.fee, txn.net, str(txn.payment_id)) == (2500, 0, 2500, payment["payment_id"])
         assert payload["balance_transaction_id"] == txn.transaction_id
+        listed = rig.api.get(f"/v1/payments/{payment['payment_id']}/balance-transactions").json()
+        assert [(t["transaction_id"], t["amount"], t["fee"], t["net"]) for t in listed] == [
+            (txn.transaction_id, 2500, 0, 2500)
+        ]
+    else:
+        assert rig.api.get(f"/v1/payments/{payment['payment_id']}/balance-transactions").json() == []
 
 
 def test_a_declined_card_fails_the_payment(rig: Rig) -> None:
