@@ -20,7 +20,7 @@ from services.receipts.document import Issuer
 from services.receipts.endpoints import api, pages, reconciliation_api, webhooks
 from services.receipts.models import OUTBOX_TABLES
 from services.receipts.settings import ReceiptsSettings
-from services.receipts.signing import ReceiptSigner, ReceiptVerifier
+from services.receipts.signing import ReceiptSigner, ReceiptVerifier, SigningKeyError
 
 NAME = "receipts"
 PORT = 8003
@@ -41,9 +41,15 @@ def build_issuing(
         if settings.signing_key_file is not None
         else ReceiptSigner.development(settings.data_dir)
     )
+    try:
+        former = [path.read_bytes() for path in settings.previous_public_key_files]
+    except OSError as error:
+        raise SigningKeyError(f"cannot read a previous public key: {error}") from None
+    keys = dict(ReceiptVerifier.from_public_pems(former).keys)
+    keys[signer.key_id] = signer.public_key
     return service.Issuing(
         signer=signer,
-        verifier=ReceiptVerifier.for_signer(signer),
+        verifier=ReceiptVerifier(keys),
         issuer=Issuer(municipality.name, municipality.vat_id, settings.office),
         series_code=settings.series_code,
         time_zone=settings.time_zone,

@@ -28,6 +28,8 @@ from services.receipts.signing import ReceiptVerifier, SigningKeyError
 
 EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_USAGE = 0, 1, 2
 SANDBOX_IBAN = "IT60X0542811101000000123456"
+# Where services.common.devkeys.ensure_dev_signing_key keeps the development key, under the data dir.
+DEVELOPMENT_KEY = Path("keys") / "dev-signing-key.pem"
 
 
 def _day(text: str) -> date:
@@ -66,7 +68,15 @@ def _verifier(args: argparse.Namespace) -> ReceiptVerifier:
         return ReceiptVerifier.from_public_pems(path.read_bytes() for path in args.public_key)
     from services.receipts.app import build_issuing, load_settings
 
-    return build_issuing(load_settings()).verifier
+    settings = load_settings()
+    development_key = settings.data_dir / DEVELOPMENT_KEY
+    if settings.signing_key_file is None and not development_key.exists():
+        # Creating a development key here would only make every receipt "signed by an unknown key".
+        raise SigningKeyError(
+            f"no signing key is configured and there is no development key at {development_key}: "
+            "pass the public key(s) with --public-key"
+        )
+    return build_issuing(settings).verifier
 
 
 def _verify_chain(session: Session, args: argparse.Namespace) -> int:

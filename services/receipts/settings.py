@@ -44,6 +44,11 @@ class ReceiptsSettings(ServiceSettings):
         description="PKCS#8 PEM private key (Ed25519 or ECDSA P-256) that signs receipts; a development "
         "key under the data dir when unset (refused in production)",
     )
+    previous_public_keys: str = Field(
+        "",
+        description="Comma-separated PEM public key files of keys that signed receipts before the current one "
+        "(key rotation): receipts they signed keep verifying",
+    )
     pdf_worker_enabled: bool = Field(True, description="Render receipt PDFs in a background thread")
     pdf_interval_seconds: float = Field(1.0, gt=0, description="How often the PDF worker looks for work")
     pdf_backoff_seconds: float = Field(
@@ -73,6 +78,10 @@ class ReceiptsSettings(ServiceSettings):
 
         zone(value)
         return value
+
+    @property
+    def previous_public_key_files(self) -> list[Path]:
+        return [Path(part.strip()) for part in self.previous_public_keys.split(",") if part.strip()]
 
     def secret_fields(self) -> dict[str, str]:
         fields = super().secret_fields()

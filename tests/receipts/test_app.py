@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from services.receipts.app import build_issuing, create_app
 from services.receipts.document import SignatureAlgorithm
 from services.receipts.models import ReceiptPdf
 from services.receipts.settings import ReceiptsSettings
+from services.receipts.signing import ReceiptSigner, SigningKeyError
 from tests.receipts.test_endpoints import deliver, paid_event
 
 
@@ -63,3 +65,17 @@ def test_the_pdf_worker_renders_in_the_background(receipts_settings: ReceiptsSet
                 status = session.scalar(select(ReceiptPdf.status)) or "missing"
         assert status == "ready"
     assert not worker.running
+
+
+def test_receipts_signed_with_a_previous_key_keep_verifying(
+    receipts_settings: ReceiptsSettings, tmp_path: Path
+) -> None:
+    old = ReceiptSigner(Ed25519PrivateKey.generate())
+    old_public = tmp_path / "old.pem"
+    old_public.write_bytes(old.public_pem())
+    settings = receipts_settings.model_copy(update={"previous_public_keys": f" {old_public} ,"})
+    issuing = build_issuing(settings)
+    assert set(issuing.verifier.keys) == {old.key_id, issuing.signer.key_id}
+    missing = receipts_settings.model_copy(update={"previous_public_keys": str(tmp_path / "gone.pem")})
+    with pytest.raises(SigningKeyError, match="previous public key"):
+        build_issuing(missing)
