@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.invoicing.validation.cli",
     "services.common.ubl_schemas",
     "services.invoicing.ubl.cli",
+    "services.payments.cli",
     "services.common.commands",
     "gateway.cli",
     "services.devserver",
