@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.common.ubl_schemas",
     "services.invoicing.ubl.cli",
     "services.payments.cli",
+    "services.receipts.cli",
     "services.common.commands",
     "gateway.cli",
     "services.devserver",
