@@ -8,14 +8,10 @@ line at once and a test checks that none is missing.
 
 from __future__ import annotations
 
-from babel.numbers import format_currency
-
-from services.payments.currencies import EXPONENT
+from services.common.languages import LANGUAGE_NAMES, LANGUAGES, choose_language, format_money
 from services.payments.models import Currency
 
-LANGUAGES: tuple[str, ...] = ("en", "it", "et", "hu", "sv")
-LANGUAGE_NAMES = {"en": "English", "it": "Italiano", "et": "Eesti", "hu": "Magyar", "sv": "Svenska"}
-LOCALES = {"en": "en_IE", "it": "it_IT", "et": "et_EE", "hu": "hu_HU", "sv": "sv_SE"}
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "all_labels_present", "choose", "labels", "money", "text"]
 
 # label: (en, it, et, hu, sv)
 _TABLE: dict[str, tuple[str, str, str, str, str]] = {
@@ -288,35 +284,10 @@ def all_labels_present() -> list[str]:
     ]
 
 
-def _base(tag: str) -> str:
-    return tag.strip().split("-")[0].split("_")[0].lower()
-
-
 def choose(*, switch: str | None, accept_language: str | None, fallback: str | None) -> str:
-    """The page language: the switch, else the best supported browser language, else ``fallback``."""
-    if switch and _base(switch) in LANGUAGES:
-        return _base(switch)
-    if accept_language:
-        ranked: list[tuple[float, int, str]] = []
-        for position, part in enumerate(accept_language.split(",")[:20]):
-            tag, _, params = part.strip().partition(";")
-            quality = 1.0
-            params = params.strip()
-            if params.startswith("q="):
-                try:
-                    quality = float(params[2:])
-                except ValueError:
-                    quality = 0.0
-            if _base(tag) in LANGUAGES and quality > 0:
-                ranked.append((-quality, position, _base(tag)))
-        if ranked:
-            return min(ranked)[2]
-    if fallback and _base(fallback) in LANGUAGES:
-        return _base(fallback)
-    return "en"
+    """The page language (see services.common.languages.choose_language)."""
+    return choose_language(switch=switch, accept_language=accept_language, fallback=fallback)
 
 
 def money(amount: int, currency: Currency | str, language: str) -> str:
-    code = Currency(currency)
-    value = amount / 10 ** EXPONENT[code]
-    return format_currency(value, code.value, locale=LOCALES.get(language, "en_IE"))
+    return format_money(amount, Currency(currency).value, language)

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime as babel_format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
-from services.receipts.document import SUPPORTED_LANGUAGES, currency_digits
+from services.common.languages import LOCALES
+from services.common.languages import format_money as common_format_money
+from services.receipts.document import SUPPORTED_LANGUAGES
 
 LANGUAGES: tuple[str, ...] = SUPPORTED_LANGUAGES
-
-# Each language formatted as in its home country; English as in Ireland (day before month, euro).
-LOCALES: Mapping[str, str] = MappingProxyType(
-    {"en": "en_IE", "it": "it_IT", "et": "et_EE", "hu": "hu_HU", "sv": "sv_SE"}
-)
 
 # label: (en, it, et, hu, sv)
 _TABLE: dict[str, tuple[str, str, str, str, str]] = {
@@ -176,8 +172,8 @@ def method_name(kind: str, language: str) -> str:
 
 
 def format_money(amount_minor: int, currency: str, language: str) -> str:
-    value = Decimal(amount_minor).scaleb(-currency_digits(currency))
-    return str(format_currency(value, currency, locale=LOCALES[language]))
+    labels(language)  # refuses a language receipts are not issued in
+    return common_format_money(amount_minor, currency, language)
 
 
 def format_quantity(quantity: int, language: str) -> str:
