@@ -30,7 +30,7 @@ import mt940.models
 import mt940.tags
 from lxml import etree
 
-from services.invoicing.validation.parser import Limits, XmlRejected, line_of, parse
+from services.common.xmlsafe import Limits, XmlRejected, line_of, parse
 from services.receipts.document import currency_digits, is_currency
 
 Element = etree._Element
