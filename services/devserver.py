@@ -138,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
             print("\n!! The gateway did not report healthy within 60 s; see the logs above.\n", flush=True)
         else:
             print(f"\nTessera is up: {health}\n", flush=True)
+            print(f"  Citizen payments  {gateway}/pay")
+            print(f"  Supplier portal   {gateway}/invoicing/login   (also the officer inbox)")
             print(f"  API docs          {gateway}/docs")
             print(f"  Health            {gateway}/healthz")
             for line in banner:
