@@ -19,6 +19,7 @@ from services.common.devkeys import ensure_dev_signing_key
 from services.common.identity import Role
 from services.common.migrations import SECTIONS, upgrade
 from services.common.settings import MunicipalitySettings
+from services.invoicing.samples import sample_invoice
 from services.payments import references
 from services.payments import service as payments
 from services.payments.providers import SandboxProvider
@@ -168,6 +169,14 @@ def prepare(*, data_dir: Path, demo: bool) -> list[str]:
         seed_file.write_text(json.dumps(seeded, indent=2))
 
     municipality = MunicipalitySettings()
+    invoice_file = data_dir / "demo-invoice.xml"
+    if not invoice_file.exists():
+        # A valid 20-line invoice from the demo supplier to this municipality, to upload in the portal.
+        invoice_file.write_bytes(
+            sample_invoice(
+                number=f"DEMO-{date.today():%Y%m%d}-1", issue_date=date.today(), municipality=municipality
+            )
+        )
     lines = [
         f"Demo municipality  {municipality.name} (VAT {municipality.vat_id}, "
         f"routing codes {', '.join(municipality.routing_code_list)})",
@@ -179,6 +188,7 @@ def prepare(*, data_dir: Path, demo: bool) -> list[str]:
         lines.append(f"Pay a demo fee     {payment['pay']}   ({payment['description']})")
     for owed in seeded.get("requests", []):
         lines.append(f"Owed (RF ref)      {owed['reference']}   {owed['pay']}   ({owed['description']})")
+    lines.append(f"Invoice to upload  {invoice_file}   (in the supplier portal, or POST /v1/invoices)")
     lines.append(
         "Try it:            curl -H 'Authorization: Bearer <officer key>' http://127.0.0.1:8000/v1/payments/<id>"
     )

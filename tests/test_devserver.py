@@ -115,6 +115,22 @@ def test_thin_flow_and_refusals_through_the_gateway(suite: tuple[str, Path, subp
     assert [r["payment_id"] for r in receipts] == [payment_id]
 
 
+def test_the_demo_invoice_is_accepted_from_the_demo_supplier(
+    suite: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
+    gateway, data_dir, _process = suite
+    seeded = json.loads((data_dir / "demo-keys.json").read_text())
+    supplier = {"Authorization": f"Bearer {seeded['keys']['supplier']}", "Content-Type": "application/xml"}
+    response = httpx.post(
+        f"{gateway}/v1/invoices",
+        headers=supplier,
+        content=(data_dir / "demo-invoice.xml").read_bytes(),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["report"]["valid"] is True
+
+
 def test_ctrl_c_stops_every_process(suite: tuple[str, Path, subprocess.Popen[str]]) -> None:
     gateway, _data_dir, process = suite
     process.send_signal(signal.SIGINT)
