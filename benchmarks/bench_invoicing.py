@@ -2,7 +2,8 @@
 endpoint receiving the same body (the ceiling of this stack), in one run.
 
 Each server is one uvicorn process (the gateway, the invoicing service, the bare app); the load
-comes from this process with a fixed number of concurrent connections. Every request carries a
+comes from ``wrk`` (see ``benchmarks/_load.py``) with a fixed number of keep-alive connections,
+the bare endpoint and the gateway back to back so that they share the machine's load. Every request carries a
 typical 20-line invoice with a number of its own, so each one is validated, checked, sealed and
 stored. Then the stages of one submission are timed in process (parse and EN 16931 validation,
 the buyer's checks, sealing, storage with its commit) to show where the time goes.
@@ -17,32 +18,29 @@ and dropped.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "TESSERA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from benchmarks._load import (
+    CONCURRENCY,
+    SECONDS,
+    LoadResult,
+    Template,
+    header,
+    load,
+    load_average,
+    row,
+    scratch_database,
+    served,
 )
-SECONDS = float(os.environ.get("TESSERA_BENCH_SECONDS", "10"))
-CONCURRENCY = int(os.environ.get("TESSERA_BENCH_CONCURRENCY", "16"))
+
 # Worker processes of the invoicing service: its work is CPU-bound Python (validation, sealing),
 # so one process uses one core whatever its thread pool.
 WORKERS = int(os.environ.get("TESSERA_BENCH_WORKERS", "2"))
@@ -58,124 +56,21 @@ async def receive(request: Request) -> Response:
     return Response(status_code=201)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def scratch_database(label: str) -> Iterator[str]:
-    admin = sa.create_engine(make_url(ADMIN_URL), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    name = f"tessera_bench_{label}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def served(
-    app: str, env: dict[str, str], *, factory: bool = True, probe: str = "/healthz", workers: int = 1
-) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
-    command += ["--factory"] if factory else []
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}{probe}", timeout=1).status_code < 500 or not factory:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def bodies(count: int, prefix: str) -> list[bytes]:
     from services.invoicing.samples import sample_invoice
 
     return [sample_invoice(number=f"{prefix}-{n:06d}", lines=20) for n in range(count)]
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> int:
-    """One HTTP/1.1 answer (Content-Length or chunked); its status code."""
-    status = int((await reader.readline()).split(b" ", 2)[1])
-    length, chunked = 0, False
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-        elif name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if not chunked:
-        await reader.readexactly(length)
-        return status
-    while True:
-        size = int((await reader.readline()).split(b";")[0], 16)
-        await reader.readexactly(size + 2)
-        if size == 0:
-            return status
+def submissions(headers: dict[str, str] | None = None) -> Template:
+    """A typical 20-line invoice with a number of its own on every request."""
+    from services.invoicing.samples import sample_invoice
 
-
-async def _load(url: str, headers: dict[str, str], payloads: list[bytes], seconds: float) -> dict[str, Any]:
-    """Keep-alive connections written by hand: a client far lighter than the servers it measures,
-    so that on a 2-core machine it takes little of their CPU."""
-    host, port = url.removeprefix("http://").split(":")
-    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    index = 0
-    stop = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal index
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while time.perf_counter() < stop and index < len(payloads):
-                body = payloads[index]
-                index += 1
-                request = (
-                    f"POST /v1/invoices HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
-                ).encode() + body
-                started = time.perf_counter()
-                writer.write(request)
-                await writer.drain()
-                status = await _read_answer(reader)
-                latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
-        finally:
-            writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "rate": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "requests": len(latencies),
-        "statuses": statuses,
-    }
-
-
-def load(url: str, headers: dict[str, str], payloads: list[bytes], seconds: float) -> dict[str, Any]:
-    return asyncio.run(_load(url, headers, payloads, seconds))
+    return Template(
+        "/v1/invoices",
+        body=sample_invoice(number="@@N@@", lines=20),
+        headers={"Content-Type": "application/xml", **(headers or {})},
+    )
 
 
 def stage_times(database_url: str, data_dir: Path, count: int = 200) -> dict[str, float]:
@@ -240,12 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     from services.common.migrations import upgrade
     from services.invoicing.samples import sample_invoice
 
-    load_avg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(
-        f"{os.cpu_count()} CPUs, load average {load_avg}; {CONCURRENCY} connections, {SECONDS:g} s per run, "
-        f"invoicing service with {WORKERS} worker process(es), gateway with 1"
+        f"{os.cpu_count()} CPUs, load average {load_average()} before; wrk with {CONCURRENCY} connections, "
+        f"{SECONDS:g} s per row; invoicing service with {WORKERS} worker process(es), gateway with 1"
     )
     print(f"body: a 20-line invoice of {len(sample_invoice(lines=20))} bytes, a new number on each request")
+    results: dict[str, LoadResult] = {}
     with (
         tempfile.TemporaryDirectory() as scratch,
         scratch_database("invoicing") as invoicing_db,
@@ -261,13 +156,11 @@ def main(argv: list[str] | None = None) -> int:
             session.commit()
         keys.dispose()
         common = {"TESSERA_DATA_DIR": scratch, "TESSERA_LOG_LEVEL": "WARNING", "TESSERA_ENV": "test"}
-        payloads = bodies(int(SECONDS * 400) + 1000, f"E2E-{uuid.uuid4().hex[:6]}")
-        headers = {"Content-Type": "application/xml"}
-        with served("benchmarks.bench_invoicing:bare", common, factory=False) as bare_url:
-            load(bare_url, headers, payloads[:200], 1.0)  # warm-up
-            ceiling = load(bare_url, headers, payloads * 20, SECONDS)  # the bare endpoint keeps nothing
         invoicing_env = {**common, "TESSERA_INVOICING_DATABASE_URL": invoicing_db}
-        with served("services.invoicing.app:create_app", invoicing_env, workers=WORKERS) as invoicing_url:
+        with (
+            served("benchmarks.bench_invoicing:bare", common, factory=False) as bare_url,
+            served("services.invoicing.app:create_app", invoicing_env, workers=WORKERS) as invoicing_url,
+        ):
             gateway_env = {
                 **common,
                 "TESSERA_GATEWAY_DATABASE_URL": gateway_db,
@@ -275,23 +168,24 @@ def main(argv: list[str] | None = None) -> int:
                 "TESSERA_GATEWAY_RATE_LIMIT_SUPPLIER": str(10**9),
             }
             with served("gateway.app:create_app", gateway_env, probe="/readyz") as gateway_url:
-                authorised = {**headers, "Authorization": f"Bearer {key}"}
-                load(gateway_url, authorised, bodies(100, f"WARM-{uuid.uuid4().hex[:6]}"), 2.0)
-                tessera = load(gateway_url, authorised, payloads, SECONDS)
+                authorised = submissions({"Authorization": f"Bearer {key}"})
+                load(bare_url, submissions(), seconds=1)
+                load(gateway_url, authorised, seconds=2)
+                # Back to back, so that the ratio shares the machine's load.
+                results["bare FastAPI endpoint (ceiling)"] = load(bare_url, submissions())
+                results["gateway -> invoicing, PostgreSQL"] = load(gateway_url, authorised)
         stages = stage_times(invoicing_db, Path(scratch))
+    print(f"load average after: {load_average()}")
 
-    print(f"\n{'path':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers")
-    for name, result in (
-        ("bare FastAPI endpoint (ceiling)", ceiling),
-        ("gateway -> invoicing, PostgreSQL", tessera),
-    ):
-        answers = ", ".join(f"{code}: {n}" for code, n in sorted(result["statuses"].items()))
-        print(f"{name:<44} {result['rate']:>8.1f} {result['p50']:>8.2f} {result['p99']:>8.2f}  {answers}")
+    print(f"\n{header()}")
+    for name, result in results.items():
+        print(row(name, result))
     whole = stages["whole submission"]
     print(f"\nstages of one submission in process (median ms; share of the {whole:.2f} ms submission)")
     for name in ("validation", "buyer checks", "sealing", "storage and the rest"):
         print(f"  {name:<24} {stages[name]:>7.2f} ms  {stages[name] / whole * 100:>5.1f} %")
-    ok = tessera["rate"] >= 150 and tessera["p99"] < 100 and set(tessera["statuses"]) == {201}
+    tessera = results["gateway -> invoicing, PostgreSQL"]
+    ok = tessera.rate >= 150 and tessera.p99_ms < 100 and tessera.all_answered(201)
     print(f"\ntarget >= 150 invoices/s with p99 < 100 ms, all 201: {'met' if ok else 'NOT met'}")
     return 0
 
