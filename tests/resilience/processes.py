@@ -10,6 +10,7 @@ does not stop) by :meth:`Suite.close`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -66,7 +67,9 @@ def require_postgres() -> None:
         pytest.skip(reason)
 
 
-def identity(role: Role | str, *, supplier_id: str | None = None, key_id: str | None = None) -> dict[str, str]:
+def identity(
+    role: Role | str, *, supplier_id: str | None = None, key_id: str | None = None
+) -> dict[str, str]:
     """The signed caller identity the gateway would forward, for calling a service directly."""
     principal = Principal(
         key_id=key_id or f"key-{role}", role=Role(role), name=f"resilience {role}", supplier_id=supplier_id
@@ -127,7 +130,9 @@ class Proc:
 
     def _healthy(self) -> bool:
         if not self.alive:
-            raise AssertionError(f"{self.name} exited with {self.popen and self.popen.returncode}\n{self.tail()}")
+            raise AssertionError(
+                f"{self.name} exited with {self.popen and self.popen.returncode}\n{self.tail()}"
+            )
         return httpx.get(f"{self.url}{self.health_path}", timeout=2).status_code == 200
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -290,10 +295,8 @@ class TcpProxy:
                 self._listener = None
             for a, b in self._pairs:
                 for s in (a, b):
-                    try:
+                    with contextlib.suppress(KeyError, ValueError):
                         self._selector.unregister(s)
-                    except (KeyError, ValueError):
-                        pass
                     s.close()
             self._pairs.clear()
         self._wake()
@@ -355,10 +358,8 @@ class TcpProxy:
         for pair in [p for p in self._pairs if source in p]:
             self._pairs.remove(pair)
             for s in pair:
-                try:
+                with contextlib.suppress(KeyError, ValueError):
                     self._selector.unregister(s)
-                except (KeyError, ValueError):
-                    pass
                 s.close()
 
 
@@ -451,7 +452,9 @@ def start_suite(suite: Suite, *, with_invoicing: bool = True) -> tuple[str, Keys
     payments_env = suite.service_env(
         "payments", subscribers=receipts_hook, public_url=gateway_url, relay_enabled="false"
     )
-    suite.app("receipts", "receipts", suite.service_env("receipts", public_base_url=gateway_url), ports["receipts"])
+    suite.app(
+        "receipts", "receipts", suite.service_env("receipts", public_base_url=gateway_url), ports["receipts"]
+    )
     suite.app("payments", "payments", payments_env, ports["payments"])
     suite.relay("payments-relay", "payments", payments_env)
     if with_invoicing:
