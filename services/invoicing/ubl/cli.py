@@ -27,6 +27,7 @@ from services.invoicing.ubl.seal import (
     development_paths,
     verify_seal,
 )
+from services.invoicing.validation.parser import DEFAULT_MAX_BYTES, size_message
 
 OK, NOT_INTACT, USAGE = 0, 1, 2
 DEFAULT_PASSWORD_ENV = "TESSERA_SEAL_PASSWORD"
@@ -104,6 +105,20 @@ def _read(path: Path) -> bytes | str:
         return f"cannot read {path}: {error.strerror}"
 
 
+def _read_document(path: Path) -> bytes | SealVerification | str:
+    """The file's bytes, or the verdict on one over the size limit, read no further than the limit."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(DEFAULT_MAX_BYTES + 1)
+            size = os.fstat(file.fileno()).st_size
+    except OSError as error:
+        return f"cannot read {path}: {error.strerror}"
+    if len(data) > DEFAULT_MAX_BYTES:
+        message = size_message(max(size, len(data)), DEFAULT_MAX_BYTES)
+        return SealVerification(SealStatus.UNREADABLE, f"not a readable UBL document: {message}")
+    return data
+
+
 def _trusted(args: argparse.Namespace) -> list[x509.Certificate] | str:
     paths: list[Path] = list(args.trust)
     if not paths:
@@ -135,7 +150,7 @@ def describe(path: Path, verdict: SealVerification) -> str:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    data = _read(args.file)
+    data = _read_document(args.file)
     if isinstance(data, str):
         return _error(data)
     try:
@@ -144,7 +159,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return _error(str(error))
     if isinstance(trusted, str):
         return _error(trusted)
-    verdict = verify_seal(data, trusted_certs=trusted)
+    verdict = data if isinstance(data, SealVerification) else verify_seal(data, trusted_certs=trusted)
     if args.json:
         print(
             json.dumps(
