@@ -40,6 +40,7 @@ from services.invoicing.validation.rules._amounts import (
     vat_breakdowns,
 )
 from services.invoicing.validation.rules.base import Doc, Element, each, rule
+from services.invoicing.validation.rules.vat_view import vat_view
 
 ONE = Decimal(1)  # BR-CO-17 tolerates a VAT category tax amount within one currency unit
 
@@ -163,13 +164,10 @@ def seller_identified(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must be categorized with an Invoiced item VAT category code (BT-151).",
 )
 def line_vat_category(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
-
-    def holds(line: Element) -> bool:
-        categories = t.vat_categories(line, "cac:Item/cac:ClassifiedTaxCategory")
-        return any(t.has(category, "cbc:ID") for category in categories)
-
-    return each(all_lines(doc), lambda line: not holds(line))
+    # cac:Item/cac:ClassifiedTaxCategory[cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT']/cbc:ID,
+    # read for every line at once by the VAT view (one set lookup per line here).
+    categorized = vat_view(doc).vat_categorized
+    return each(all_lines(doc), lambda line: line not in categorized)
 
 
 # ---- Invoicing period (BG-14) and Invoice line period (BG-26) ----

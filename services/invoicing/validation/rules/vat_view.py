@@ -241,6 +241,9 @@ class VatView:
         self.seller_vat_id = False  # Seller VAT identifier (BT-31)
         self.tax_representative_vat_id = False  # Seller tax representative VAT identifier (BT-63)
         self.buyer_vat_id = False  # Buyer VAT identifier (BT-48)
+        # The parents of ``cac:Item`` elements with a ``cac:ClassifiedTaxCategory[VAT scheme]/cbc:ID``:
+        # the lines that BR-CO-04 accepts, whatever their depth.
+        self.vat_categorized: set[Element] = set()
         lines: dict[Element, Posting] = {}
         allowances_charges: dict[Element, Posting] = {}
         for el in root.iter(*_WALKED):
@@ -278,6 +281,8 @@ class VatView:
         if category.el.tag == CLASSIFIED_TAX_CATEGORY:
             self.classified.append(category)
             line = parent.getparent() if parent is not None and parent.tag == _ITEM else None
+            if line is not None and category.vat and category.codes:
+                self.vat_categorized.add(line)
             if line is not None and line in lines:
                 self.line_categories.append(category)
                 lines[line].categories.append(category)
