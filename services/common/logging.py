@@ -28,18 +28,19 @@ class _CurrentStderr:
 
 
 def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -> None:
-    renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer(colors=False)
+    # The console renderer formats exceptions itself and fails on the structured tracebacks the
+    # JSON lines carry, so those are made for JSON only.
+    renderers: list[structlog.types.Processor] = (
+        [structlog.dev.ConsoleRenderer(colors=False)]
         if fmt == "console"
-        else structlog.processors.JSONRenderer()
+        else [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
