@@ -6,13 +6,19 @@ hash is the SHA-256 of its canonical bytes, and the signature (kept beside the r
 that hash. Editing, removing, inserting or re-ordering any stored record therefore breaks either
 its own signature or the next record's ``previous_hash``, and :func:`verify_chain` names the
 first place where that happens.
+
+A credit receipt is numbered in the series of the year it is issued in, and may credit a receipt
+of an earlier series of the same municipality (a January refund of a December payment). Checking
+such a credit needs that original and the credits it already had in series before this one:
+:func:`verify_chain` asks an :data:`OriginalLookup` for them, checks their hashes and signatures
+too, and applies the same rules (same number and currency, never credited beyond its amount).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -74,7 +80,10 @@ def seal(receipt: Receipt, *, previous: SealedReceipt | None, signer: ReceiptSig
             )
         previous_hash = previous.record_hash
     credits = receipt.credits
-    if credits is not None and (credits.number >= receipt.number or credits.receipt_id == receipt.receipt_id):
+    same_series = receipt.credited_series == receipt.series
+    if credits is not None and (
+        credits.receipt_id == receipt.receipt_id or (same_series and credits.number >= receipt.number)
+    ):
         raise SealError(
             f"credit receipt {receipt.display_number} must credit an earlier receipt of its series"
         )
@@ -113,6 +122,7 @@ class BreakReason(StrEnum):
     CREDIT_OF_LATER_RECEIPT = "credit_of_later_receipt"
     CREDIT_MISMATCH = "credit_mismatch"
     OVER_CREDITED = "over_credited"
+    CREDITED_RECEIPT_BROKEN = "credited_receipt_broken"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +158,24 @@ class ChainVerdict:
 
 @dataclass(slots=True)
 class _Original:
+    series: Series
     number: int
     amount_minor: int
     currency: str
     credited_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierOriginal:
+    """A receipt of an earlier series that a credit receipt credits, as stored, with the stored
+    credit receipts of it outside the series being checked (those of series before it count)."""
+
+    original: StoredReceipt
+    other_credits: tuple[StoredReceipt, ...]
+
+
+# Finds a credited receipt outside the series being checked, by receipt id; None when there is none.
+OriginalLookup = Callable[[str], EarlierOriginal | None]
 
 
 def _broken(position: int, receipt: Receipt | None, reason: BreakReason, detail: str) -> BrokenLink:
@@ -164,24 +188,82 @@ def _broken(position: int, receipt: Receipt | None, reason: BreakReason, detail:
     )
 
 
+def _earlier_original(
+    receipt: Receipt, lookup: OriginalLookup | None, verifier: ReceiptVerifier
+) -> _Original | tuple[BreakReason, str]:
+    """The credited receipt of an earlier series, checked, with what series before this one credited."""
+    credits, credited_series = receipt.credits, receipt.credited_series
+    assert credits is not None and credited_series is not None
+    missing = (
+        BreakReason.CREDIT_OF_MISSING_RECEIPT,
+        f"credits receipt {credits.receipt_id} (number {credits.number} of series {credited_series.key}), "
+        "which is not a stored receipt",
+    )
+    found = lookup(credits.receipt_id) if lookup is not None else None
+    if found is None:
+        return missing
+    original, broken = check_record(found.original, verifier)
+    if broken is not None or original is None:
+        reason = broken.describe() if broken else "unreadable"
+        return BreakReason.CREDITED_RECEIPT_BROKEN, f"the credited receipt does not verify: {reason}"
+    if original.receipt_id != credits.receipt_id or original.kind is not ReceiptKind.RECEIPT:
+        return missing
+    if original.series != credited_series or original.number != credits.number:
+        return BreakReason.CREDIT_MISMATCH, (
+            f"credits receipt {credits.receipt_id} as {receipt.credited_display_number}, but it is "
+            f"{original.display_number}"
+        )
+    credited = 0
+    for stored in found.other_credits:
+        credit, broken = check_record(stored, verifier)
+        if broken is not None or credit is None:
+            reason = broken.describe() if broken else "unreadable"
+            return BreakReason.CREDITED_RECEIPT_BROKEN, (
+                f"a credit receipt of {original.display_number} does not verify: {reason}"
+            )
+        if credit.credits is None or credit.credits.receipt_id != original.receipt_id:
+            continue
+        # Credits of later series are checked with their own series, after this one.
+        if (
+            credit.series.municipality == receipt.series.municipality
+            and credit.series.year < receipt.series.year
+        ):
+            credited += credit.amount.amount_minor
+    return _Original(
+        original.series, original.number, original.amount.amount_minor, original.amount.currency, credited
+    )
+
+
 def _check_credit(
-    receipt: Receipt, originals: dict[str, _Original], ids_seen: set[str]
+    receipt: Receipt,
+    originals: dict[str, _Original],
+    ids_seen: set[str],
+    *,
+    lookup: OriginalLookup | None,
+    verifier: ReceiptVerifier,
 ) -> tuple[BreakReason, str] | None:
-    credits = receipt.credits
-    assert credits is not None  # a credit receipt without one does not parse
-    if credits.number >= receipt.number or credits.receipt_id == receipt.receipt_id:
+    credits, credited_series = receipt.credits, receipt.credited_series
+    assert credits is not None and credited_series is not None  # a credit receipt without one does not parse
+    in_series = credited_series == receipt.series
+    if credits.receipt_id == receipt.receipt_id or (in_series and credits.number >= receipt.number):
         return BreakReason.CREDIT_OF_LATER_RECEIPT, (
             f"credits number {credits.number}, which does not come before it"
         )
     original = originals.get(credits.receipt_id)
-    if original is None:
+    if original is None and in_series:
         what = "a credit receipt" if credits.receipt_id in ids_seen else "not a receipt of this series"
         return BreakReason.CREDIT_OF_MISSING_RECEIPT, (
             f"credits receipt {credits.receipt_id} (number {credits.number}), which is {what}"
         )
-    if original.number != credits.number:
+    if original is None:
+        found = _earlier_original(receipt, lookup, verifier)
+        if isinstance(found, tuple):
+            return found
+        original = originals[credits.receipt_id] = found
+    if original.series != credited_series or original.number != credits.number:
         return BreakReason.CREDIT_MISMATCH, (
-            f"credits receipt {credits.receipt_id} as number {credits.number}, but it is number {original.number}"
+            f"credits receipt {credits.receipt_id} as {receipt.credited_display_number}, but it is "
+            f"{original.series.key}-{original.number:06d}"
         )
     if original.currency != receipt.amount.currency:
         return BreakReason.CREDIT_MISMATCH, (
@@ -189,7 +271,7 @@ def _check_credit(
         )
     if original.credited_minor + receipt.amount.amount_minor > original.amount_minor:
         return BreakReason.OVER_CREDITED, (
-            f"brings the credits of number {original.number} to "
+            f"brings the credits of {original.series.key}-{original.number:06d} to "
             f"{original.credited_minor + receipt.amount.amount_minor}, over its amount {original.amount_minor}"
         )
     original.credited_minor += receipt.amount.amount_minor
@@ -224,19 +306,22 @@ def check_record(
     return receipt, None
 
 
-def verify_chain(records: Iterable[StoredReceipt], verifier: ReceiptVerifier) -> ChainVerdict:
+def verify_chain(
+    records: Iterable[StoredReceipt], verifier: ReceiptVerifier, *, originals: OriginalLookup | None = None
+) -> ChainVerdict:
     """Check one series given in number order; stop at the first broken link.
 
     Each record must be the canonical form of a valid receipt whose stored hash is the hash of its
     bytes, signed by a known key, of the same series as the first, numbered one more than the
     previous and pointing at its hash; a credit receipt must credit an earlier receipt of the
-    series, in its currency, for no more than what is left of it.
+    series, or a receipt of an earlier series of the municipality found through ``originals``, in
+    its currency, for no more than what is left of it.
     """
     series: Series | None = None
     expected_previous = GENESIS_HASH
     last_number = 0
     checked = 0
-    originals: dict[str, _Original] = {}
+    credited: dict[str, _Original] = {}
     ids_seen: set[str] = set()
     numbers_seen: dict[int, str] = {}
 
@@ -296,12 +381,12 @@ def verify_chain(records: Iterable[StoredReceipt], verifier: ReceiptVerifier) ->
                 )
             )
         if receipt.kind is ReceiptKind.CREDIT:
-            problem = _check_credit(receipt, originals, ids_seen)
+            problem = _check_credit(receipt, credited, ids_seen, lookup=originals, verifier=verifier)
             if problem is not None:
                 return verdict(_broken(position, receipt, *problem))
         else:
-            originals[receipt.receipt_id] = _Original(
-                receipt.number, receipt.amount.amount_minor, receipt.amount.currency, 0
+            credited[receipt.receipt_id] = _Original(
+                receipt.series, receipt.number, receipt.amount.amount_minor, receipt.amount.currency, 0
             )
         ids_seen.add(receipt.receipt_id)
         numbers_seen[receipt.number] = receipt.receipt_id

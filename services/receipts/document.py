@@ -3,7 +3,12 @@
 PDF, HTML and QR code are renderings of these bytes; the hash chain and the signature cover
 them. A record is built once, sealed by :mod:`services.receipts.chain` (which fills in the
 integrity fields), stored as its canonical bytes and never edited: a refund is a new credit
-receipt in the same series that names the original.
+receipt, numbered in the series of the year it is issued in, that names the original by id, series
+and number (so a January refund of a December receipt opens no gap and breaks no rule).
+
+Schema versions: 2 names the credited receipt's series; 1 (records issued before) did not, and
+its credit receipts always credit a receipt of their own series. Both are read and verified;
+only version 2 is written.
 
 :func:`parse_receipt` is the only way back from bytes, and it is strict: the input must be
 UTF-8 JSON with no duplicate member, exactly the members of the schema, valid values, *and*
@@ -30,7 +35,9 @@ from typing import Any, NoReturn, TypeVar
 import rfc8785
 from babel.numbers import get_currency_precision, list_currencies
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions this Tessera reads and verifies; it writes only SCHEMA_VERSION.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 # Canonical receipts are a few kilobytes; the bound keeps a hostile upload cheap to refuse.
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_LINE_ITEMS = 200
@@ -261,14 +268,20 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class CreditedReceipt:
-    """The receipt a credit receipt refunds (in whole or in part)."""
+    """The receipt a credit receipt refunds (in whole or in part): its id, number and series.
+
+    ``series`` None means the credit receipt's own series: how schema version 1 records read, and a
+    shorthand when building a version 2 record (the receipt fills it in)."""
 
     receipt_id: str
     number: int
+    series: Series | None = None
 
     def __post_init__(self) -> None:
         _check_uuid("receipt_id", self.receipt_id)
         _check_int("number", self.number, minimum=1)
+        if self.series is not None and not isinstance(self.series, Series):
+            _fail("series", "must be a Series")
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,8 +339,9 @@ class Receipt:
         _check_int("number", self.number, minimum=1, maximum=10**9)
         _check_time("issued_at", self.issued_at)
         _check_text("vat_note", self.vat_note)
-        if self.schema_version != SCHEMA_VERSION:
-            _fail("schema_version", f"must be {SCHEMA_VERSION}, not {self.schema_version!r}")
+        if self.schema_version not in READABLE_SCHEMA_VERSIONS:
+            versions = ", ".join(map(str, READABLE_SCHEMA_VERSIONS))
+            _fail("schema_version", f"must be one of {versions}, not {self.schema_version!r}")
         if self.amount.amount_minor == 0:
             _fail("amount.amount_minor", "a receipt is for a positive amount")
         if self.purpose.lines:
@@ -342,10 +356,47 @@ class Receipt:
         if self.kind is ReceiptKind.CREDIT:
             if self.credits is None:
                 _fail("credits", "a credit receipt must name the receipt it credits")
-            # That it credits an earlier receipt of the series is a property of the chain: chain.seal
-            # refuses anything else and chain.verify_chain reports it.
+            self._check_credited_series(self.credits)
+            # That the credited receipt exists and comes before it is a property of the chains:
+            # chain.seal refuses anything else and chain.verify_chain reports it.
         elif self.credits is not None:
             _fail("credits", "only a credit receipt names a credited receipt")
+
+    def _check_credited_series(self, credits: CreditedReceipt) -> None:
+        if self.schema_version == 1:
+            if credits.series is not None:
+                _fail(
+                    "credits.series", "schema version 1 has no credited series; credits stay in their series"
+                )
+            return
+        if credits.series is None:
+            # Frozen, so the shorthand is resolved here, once: the record always states the series.
+            object.__setattr__(
+                self, "credits", CreditedReceipt(credits.receipt_id, credits.number, self.series)
+            )
+            return
+        if credits.series.municipality != self.series.municipality:
+            _fail(
+                "credits.series",
+                f"{credits.series.key} is another municipality's series; a credit stays with its issuer",
+            )
+        if credits.series.year > self.series.year:
+            _fail("credits.series", f"{credits.series.key} is a later series than {self.series.key}")
+
+    @property
+    def credited_series(self) -> Series | None:
+        """The series of the receipt this one credits (its own series for a version 1 record)."""
+        if self.credits is None:
+            return None
+        return self.credits.series or self.series
+
+    @property
+    def credited_display_number(self) -> str | None:
+        """The printed number of the credited receipt: ``DEMO-2025-000311``."""
+        series = self.credited_series
+        if self.credits is None or series is None:
+            return None
+        return f"{series.key}-{self.credits.number:06d}"
 
     @property
     def display_number(self) -> str:
@@ -391,9 +442,7 @@ class Receipt:
                 "transaction_id": self.payment.transaction_id,
                 "paid_at": format_time(self.payment.paid_at),
             },
-            "credits": None
-            if credits is None
-            else {"receipt_id": credits.receipt_id, "number": credits.number},
+            "credits": None if credits is None else self._credits_json(credits),
             "integrity": None
             if integrity is None
             else {
@@ -402,6 +451,12 @@ class Receipt:
                 "signature_algorithm": integrity.signature_algorithm.value,
             },
         }
+
+    def _credits_json(self, credits: CreditedReceipt) -> dict[str, Any]:
+        value: dict[str, Any] = {"receipt_id": credits.receipt_id, "number": credits.number}
+        if credits.series is not None:  # always in version 2, never in version 1
+            value["series"] = {"municipality": credits.series.municipality, "year": credits.series.year}
+        return value
 
     def canonical_bytes(self) -> bytes:
         """The record in RFC 8785 canonical form: the bytes that are hashed, signed and stored."""
@@ -517,8 +572,9 @@ def receipt_from_json(value: object) -> Receipt:
     """Build a record from decoded JSON, strictly (every member present, none unknown)."""
     top = _Reader(value, "")
     schema_version = top.integer("schema_version")
-    if schema_version != SCHEMA_VERSION:
-        _fail("schema_version", f"this Tessera reads schema version {SCHEMA_VERSION}, not {schema_version}")
+    if schema_version not in READABLE_SCHEMA_VERSIONS:
+        versions = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        _fail("schema_version", f"this Tessera reads schema versions {versions}, not {schema_version}")
     kind_text = top.text("kind")
     if kind_text not in set(ReceiptKind):
         _fail("kind", f"must be one of {', '.join(ReceiptKind)}, not {kind_text!r}")
@@ -556,7 +612,12 @@ def receipt_from_json(value: object) -> Receipt:
     c = top.optional_child("credits")
     if c is not None:
         credited_id, credited_number = c.text("receipt_id"), c.integer("number")
-        credits = c.build(lambda: CreditedReceipt(credited_id, credited_number))
+        credited_series: Series | None = None
+        if schema_version >= 2:
+            cs = c.child("series")
+            credited_municipality, credited_year = cs.text("municipality"), cs.integer("year")
+            credited_series = cs.build(lambda: Series(credited_municipality, credited_year))
+        credits = c.build(lambda: CreditedReceipt(credited_id, credited_number, credited_series))
 
     g = top.child("integrity")
     previous_hash, key_id = g.text("previous_hash"), g.text("key_id")

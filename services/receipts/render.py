@@ -129,8 +129,7 @@ def build_view(sealed: SealedReceipt, *, base_url: str, time_zone: str) -> Recei
         (words["issued_at"], i18n.format_time(receipt.issued_at, language, time_zone)),
     ]
     if receipt.credits is not None:
-        credited = f"{receipt.series.key}-{receipt.credits.number:06d}"
-        summary.append((words["credits"], credited))
+        summary.append((words["credits"], receipt.credited_display_number or ""))
     if receipt.payer.name:
         summary.append((words["payer"], receipt.payer.name))
     summary.append((words["purpose"], receipt.purpose.description))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
-from services.receipts.chain import GENESIS_HASH, StoredReceipt
+from services.receipts.chain import GENESIS_HASH, EarlierOriginal, StoredReceipt
 from services.receipts.document import ReceiptKind, Series
 from services.receipts.models import (
     BalanceTransaction,
@@ -97,6 +97,43 @@ def get_by_number(session: Session, series_key: str, number: int) -> Receipt | N
     return session.scalars(
         select(Receipt).where(Receipt.series_key == series_key, Receipt.number == number)
     ).one_or_none()
+
+
+def lock_receipt(session: Session, receipt_id: uuid.UUID) -> Receipt | None:
+    """The receipt ``receipt_id``, its row locked until the transaction ends (PostgreSQL; SQLite's
+    issuing transactions already hold the database's write lock, see :func:`begin_writing`).
+
+    Refunds lock the receipt they credit: their credit receipts may land in different series
+    (the original's, and the next year's), whose locks alone would not keep them apart."""
+    return session.scalars(
+        select(Receipt)
+        .where(Receipt.id == receipt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def earlier_original(session: Session, receipt_id: str, *, outside_series: str) -> EarlierOriginal | None:
+    """A credited receipt as stored, with the stored credit receipts of it in other series than
+    ``outside_series`` (the chain check keeps those of earlier series); None when not stored."""
+    try:
+        key = uuid.UUID(receipt_id)
+    except ValueError:
+        return None
+    original = session.execute(
+        select(Receipt.record, Receipt.record_hash, Receipt.signature).where(Receipt.id == key)
+    ).one_or_none()
+    if original is None:
+        return None
+    credits = session.execute(
+        select(Receipt.record, Receipt.record_hash, Receipt.signature)
+        .where(Receipt.credits_id == key, Receipt.series_key != outside_series)
+        .order_by(Receipt.series_key, Receipt.number)
+    )
+    return EarlierOriginal(
+        original=StoredReceipt(bytes(original[0]), original[1], bytes(original[2])),
+        other_credits=tuple(StoredReceipt(bytes(r), h, bytes(g)) for r, h, g in credits),
+    )
 
 
 def credited_total(session: Session, receipt_id: uuid.UUID) -> int:

@@ -24,6 +24,7 @@ from services.common.db import utcnow
 from services.receipts import i18n, reconciliation, repository
 from services.receipts.chain import (
     ChainVerdict,
+    EarlierOriginal,
     SealedReceipt,
     StoredReceipt,
     check_record,
@@ -257,25 +258,32 @@ def issue_receipt(session: Session, *, data: PaymentSucceededData, issuing: Issu
 
 
 def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuing) -> ReceiptRow:
-    """A credit receipt in the original's series naming the original, for the refunded amount."""
+    """A credit receipt for the refunded amount, numbered in the series of the year it is issued in
+    (fiscal numbering follows the issue date), naming the original by id, series and number."""
     repository.begin_writing(session)
     source = f"refund:{data.refund_id}"
     done = repository.get_by_source(session, source)
     if done is not None:
         return done
-    original = repository.get_by_source(session, f"payment:{data.payment_id}")
-    if original is None:
+    found = repository.get_by_source(session, f"payment:{data.payment_id}")
+    if found is None:
         raise OriginalReceiptMissing(
             f"payment {data.payment_id} has no receipt yet; the refund {data.refund_id} waits for it"
         )
+    # Locked before the series: two refunds of one receipt wait for each other even when their
+    # credit receipts go to different series, so both cannot take the last of it.
+    original = repository.lock_receipt(session, found.id)
+    assert original is not None  # receipts are never deleted
     if data.currency != original.currency:
         raise EventDataInvalid(f"refund in {data.currency} of a receipt in {original.currency}")
     source_record = parse_receipt(original.record)
     now = _second(utcnow())
     refunded_at = _second(data.refunded_at) if data.refunded_at else now
 
+    series = current_series(issuing, now)
+
     def build(number: int, issued_at: datetime) -> Receipt:
-        # Checked under the series lock, so two refunds at once cannot both take the last of it.
+        # Checked under the original's lock, so two refunds at once cannot both take the last of it.
         left = original.amount - repository.credited_total(session, original.id)
         if data.refunded > left:
             raise EventDataInvalid(
@@ -285,7 +293,7 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
         return Receipt(
             receipt_id=str(uuid.uuid4()),
             kind=ReceiptKind.CREDIT,
-            series=source_record.series,
+            series=series,
             number=number,
             issued_at=issued_at,
             issuer=issuing.issuer,
@@ -303,14 +311,14 @@ def issue_credit(session: Session, *, data: PaymentRefundedData, issuing: Issuin
                 _text(data.provider_refund_id) or data.refund_id,
                 refunded_at,
             ),
-            credits=CreditedReceipt(str(original.id), original.number),
+            credits=CreditedReceipt(str(original.id), original.number, source_record.series),
         )
 
     row = _issue(
         session,
         issuing=issuing,
         source=source,
-        series=source_record.series,
+        series=series,
         build=build,
         row_values=lambda record: {
             "payment_id": data.payment_id,
@@ -536,8 +544,12 @@ def verify_receipt(
 
 def verify_series(session: Session, *, series_key: str, verifier: ReceiptVerifier) -> ChainVerdict:
     records = repository.series_records(session, series_key)
+
+    def originals(receipt_id: str) -> EarlierOriginal | None:
+        return repository.earlier_original(session, receipt_id, outside_series=series_key)
+
     try:
-        return verify_chain(records, verifier)
+        return verify_chain(records, verifier, originals=originals)
     finally:
         records.close()
 

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.receipts.chain import (
     GENESIS_HASH,
     BreakReason,
+    EarlierOriginal,
+    OriginalLookup,
     SealedReceipt,
     SealError,
     StoredReceipt,
@@ -21,7 +23,7 @@ from services.receipts.chain import (
     seal,
     verify_chain,
 )
-from services.receipts.document import CreditedReceipt, Integrity, Receipt
+from services.receipts.document import CreditedReceipt, Integrity, Receipt, Series
 from services.receipts.signing import ReceiptSigner, ReceiptVerifier
 from tests.receipts.test_document import make_receipt
 
@@ -226,3 +228,144 @@ def test_single_record_check_for_the_verification_page() -> None:
     assert receipt is not None and problem is not None and problem.reason is BreakReason.BAD_SIGNATURE
     receipt, problem = check_record(dataclasses.replace(record, canonical=b"{}"), VERIFIER)
     assert receipt is None and problem is not None and problem.reason is BreakReason.NOT_A_RECEIPT
+
+
+def series_of_year(year: int, receipts: list[Receipt]) -> list[SealedReceipt]:
+    sealed: list[SealedReceipt] = []
+    for receipt in receipts:
+        assert receipt.series.year == year
+        sealed.append(seal(receipt, previous=sealed[-1] if sealed else None, signer=SIGNER))
+    return sealed
+
+
+def lookup_in(*series: list[SealedReceipt]) -> OriginalLookup:
+    """What the database answers: a receipt by id, with the credits of it stored in any series."""
+    every = [record for records in series for record in records]
+
+    def find(receipt_id: str) -> EarlierOriginal | None:
+        for record in every:
+            if record.receipt.receipt_id == receipt_id:
+                credits = tuple(
+                    stored([r])[0]
+                    for r in every
+                    if r.receipt.credits is not None and r.receipt.credits.receipt_id == receipt_id
+                )
+                return EarlierOriginal(stored([record])[0], credits)
+        return None
+
+    return find
+
+
+def cross_year(
+    *, earlier_credit: int = 0, refund: int = 1000
+) -> tuple[list[SealedReceipt], list[SealedReceipt]]:
+    """Series 2025: receipt 1 of 4550 (and a credit of it when ``earlier_credit``); series 2026: a
+    receipt, then a credit receipt of 2025's number 1 for ``refund``."""
+    old = [make_receipt(1, year=2025)]
+    original = old[0]
+    if earlier_credit:
+        old.append(
+            make_receipt(
+                2, year=2025, amount_minor=earlier_credit, credits=CreditedReceipt(original.receipt_id, 1)
+            )
+        )
+    credit = make_receipt(
+        2, year=2026, amount_minor=refund, credits=CreditedReceipt(original.receipt_id, 1, original.series)
+    )
+    return series_of_year(2025, old), series_of_year(2026, [make_receipt(1, year=2026), credit])
+
+
+def test_a_credit_of_last_years_receipt_verifies_against_it() -> None:
+    old, new = cross_year(earlier_credit=2000, refund=2550)
+    lookup = lookup_in(old, new)
+    assert verify_chain(stored(old), VERIFIER, originals=lookup).intact
+    verdict = verify_chain(stored(new), VERIFIER, originals=lookup)
+    assert verdict.intact and verdict.checked == 2, verdict.first_broken
+    # Without a way to find last year's receipt the credit cannot be checked, so it does not pass.
+    broken = verify_chain(stored(new), VERIFIER).first_broken
+    assert broken is not None and (broken.number, broken.reason) == (2, BreakReason.CREDIT_OF_MISSING_RECEIPT)
+    assert "DEMO-2025" in broken.detail
+
+
+def test_over_crediting_across_series_is_caught() -> None:
+    old, new = cross_year(earlier_credit=3000, refund=2000)  # 5000 credited of 4550
+    broken = verify_chain(stored(new), VERIFIER, originals=lookup_in(old, new)).first_broken
+    assert broken is not None and (broken.number, broken.reason) == (2, BreakReason.OVER_CREDITED)
+    assert "DEMO-2025-000001" in broken.detail and "5000" in broken.detail
+    # Credits of a later series are that series' business: 2026 alone is not over-credited.
+    old, new = cross_year(refund=1000)
+    original = old[0].receipt
+    later = series_of_year(
+        2027,
+        [
+            make_receipt(
+                1,
+                year=2027,
+                amount_minor=4000,
+                credits=CreditedReceipt(original.receipt_id, 1, original.series),
+            )
+        ],
+    )
+    lookup = lookup_in(old, new, later)
+    assert verify_chain(stored(new), VERIFIER, originals=lookup).intact
+    broken = verify_chain(stored(later), VERIFIER, originals=lookup).first_broken
+    assert broken is not None and broken.reason is BreakReason.OVER_CREDITED
+
+
+def test_tampering_with_a_cross_series_credit_is_caught() -> None:
+    old, new = cross_year(refund=1000)
+    # The original, edited in last year's series (its stored hash kept): this year's check notices.
+    value = json.loads(old[0].canonical)
+    value["amount"]["amount_minor"] = 99999
+    altered = dataclasses.replace(old[0], canonical=rfc8785.dumps(value))
+    broken = verify_chain(stored(new), VERIFIER, originals=lookup_in([altered], new)).first_broken
+    assert broken is not None and (broken.number, broken.reason) == (2, BreakReason.CREDITED_RECEIPT_BROKEN)
+    # The credit's own reference edited: its signature breaks.
+    credit = stored(new)[1]
+    value = json.loads(credit.canonical)
+    value["credits"]["number"] = 7
+    records = [stored(new)[0], dataclasses.replace(credit, canonical=rfc8785.dumps(value))]
+    broken = verify_chain(records, VERIFIER, originals=lookup_in(old, new)).first_broken
+    assert broken is not None and broken.reason is BreakReason.ALTERED_CONTENT
+    # A credit re-signed by a faulty writer with the wrong series or number of the original.
+    original = old[0].receipt
+    for reference in (
+        CreditedReceipt(original.receipt_id, 2, original.series),
+        CreditedReceipt(original.receipt_id, 1, Series("DEMO", 2024)),
+    ):
+        wrong = sign_raw(make_receipt(2, year=2026, amount_minor=100, credits=reference), new[0].record_hash)
+        broken = verify_chain([stored(new)[0], wrong], VERIFIER, originals=lookup_in(old, new)).first_broken
+        assert broken is not None and broken.reason is BreakReason.CREDIT_MISMATCH, broken
+    # A credit receipt of last year named as if it were a receipt.
+    old, new = cross_year(earlier_credit=100)
+    credit_id = old[1].receipt.receipt_id
+    wrong = sign_raw(
+        make_receipt(2, year=2026, amount_minor=100, credits=CreditedReceipt(credit_id, 2, original.series)),
+        new[0].record_hash,
+    )
+    broken = verify_chain([stored(new)[0], wrong], VERIFIER, originals=lookup_in(old, new)).first_broken
+    assert broken is not None and broken.reason is BreakReason.CREDIT_OF_MISSING_RECEIPT
+
+
+def sign_version_1(receipt: Receipt, previous_hash: str) -> StoredReceipt:
+    value = json.loads(sign_raw(receipt, previous_hash).canonical)
+    value["schema_version"] = 1
+    if value["credits"] is not None:
+        del value["credits"]["series"]
+    canonical = rfc8785.dumps(value)
+    return StoredReceipt(canonical, record_hash(canonical), SIGNER.sign(hashlib.sha256(canonical).digest()))
+
+
+def test_a_series_written_before_version_2_still_verifies() -> None:
+    first = sign_version_1(make_receipt(1), GENESIS_HASH)
+    original_id = json.loads(first.canonical)["receipt_id"]
+    credit = sign_version_1(
+        make_receipt(2, amount_minor=4550, credits=CreditedReceipt(original_id, 1)), first.record_hash
+    )
+    verdict = verify_chain([first, credit], VERIFIER)
+    assert verdict.intact and verdict.checked == 2, verdict.first_broken
+    over = sign_version_1(
+        make_receipt(3, amount_minor=100, credits=CreditedReceipt(original_id, 1)), credit.record_hash
+    )
+    broken = verify_chain([first, credit, over], VERIFIER).first_broken
+    assert broken is not None and broken.reason is BreakReason.OVER_CREDITED

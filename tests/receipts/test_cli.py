@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.db import Database
-from services.receipts import cli
+from services.receipts import cli, service
 from services.receipts.service import Issuing
 from services.receipts.signing import ReceiptSigner
 from tests.receipts.test_reconciliation import DAY1, receipt_on, simulate
-from tests.receipts.test_service import rows, tamper
+from tests.receipts.test_service import DEC_30, JAN_2, at, issue, paid, refunded, rows, tamper
 
 
 def tessera_receipts(*argv: str) -> int:
@@ -122,3 +123,25 @@ def test_statement_payouts_reconcile_and_close_from_the_command_line(
         connection.execute(sa.text("UPDATE daily_closes SET last_hash = :h"), {"h": "f" * 64})
     assert tessera_receipts(*check) == 1
     assert "DAILY CLOSE MISMATCH" in capsys.readouterr().out
+
+
+def test_verify_chain_passes_over_a_refund_across_the_new_year(
+    database: Database,
+    issuing: Issuing,
+    receipts_db_url: str,
+    public_key: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(monkeypatch, DEC_30)
+    payment_id = uuid.uuid4()
+    issue(database, issuing, paid(payment_id, paid_at=DEC_30.isoformat()))
+    at(monkeypatch, JAN_2)
+    with database.sessionmaker() as session:
+        service.issue_credit(session, data=refunded(payment_id, 4000), issuing=issuing)
+        session.commit()
+    check = ("verify-chain", "--database-url", receipts_db_url, "--public-key", str(public_key))
+    assert tessera_receipts(*check) == 0
+    out = capsys.readouterr().out
+    assert f"{issuing.series_code}-2025: intact, 1 receipts" in out
+    assert f"{issuing.series_code}-2026: intact, 1 receipts" in out

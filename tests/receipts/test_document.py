@@ -84,7 +84,7 @@ def test_round_trip_is_exact_and_canonical() -> None:
     assert data.startswith(b'{"amount":{"amount_minor":4550,"currency":"EUR"},"credits":null,')
     assert "Città di Demo".encode() in data
     assert decoded["amount"] == {"amount_minor": 4550, "currency": "EUR"}
-    assert decoded["schema_version"] == 1
+    assert decoded["schema_version"] == 2
 
 
 def test_credit_receipt_round_trip() -> None:
@@ -94,7 +94,8 @@ def test_credit_receipt_round_trip() -> None:
     )
     parsed = parse_receipt(credit.canonical_bytes())
     assert parsed.kind is ReceiptKind.CREDIT
-    assert parsed.credits == CreditedReceipt(original.receipt_id, 1)
+    assert parsed.credits == CreditedReceipt(original.receipt_id, 1, Series("DEMO", 2026))
+    assert parsed.credited_display_number == "DEMO-2026-000001"
     assert parsed.display_number == "DEMO-2026-000002"
 
 
@@ -134,7 +135,7 @@ def _reparse(mutate: Any) -> None:
             "not a valid time",
         ),
         (lambda v: v.update(kind="invoice"), "kind", "must be one of"),
-        (lambda v: v.update(schema_version=2), "schema_version", "schema version 1"),
+        (lambda v: v.update(schema_version=3), "schema_version", "schema versions 1 and 2, not 3"),
         (lambda v: v.update(receipt_id="not-a-uuid"), "receipt_id", "not a UUID"),
         (lambda v: v["integrity"].update(previous_hash="ab"), "integrity.previous_hash", "64"),
         (lambda v: v.update(integrity=None), "integrity", "must be an object"),
@@ -146,7 +147,13 @@ def _reparse(mutate: Any) -> None:
         (lambda v: v["issuer"].update(name=" Città"), "issuer.name", "white space"),
         (lambda v: v["issuer"].update(name="Citt\u0000"), "issuer.name", r"U\+0000"),
         (
-            lambda v: v.update(credits={"receipt_id": str(uuid.uuid4()), "number": 1}),
+            lambda v: v.update(
+                credits={
+                    "receipt_id": str(uuid.uuid4()),
+                    "number": 1,
+                    "series": {"municipality": "DEMO", "year": 2026},
+                }
+            ),
             "credits",
             "only a credit",
         ),
@@ -254,3 +261,56 @@ def test_any_valid_record_round_trips_exactly(
     data = receipt.canonical_bytes()
     assert parse_receipt(data) == receipt
     assert rfc8785.dumps(json.loads(data)) == data
+
+
+def test_a_credit_names_the_series_of_the_receipt_it_credits() -> None:
+    # A January refund of a December receipt: numbered in the new year, naming last year's receipt.
+    original = make_receipt(311, year=2025)
+    credit = make_receipt(
+        1,
+        amount_minor=1000,
+        credits=CreditedReceipt(original.receipt_id, 311, Series("DEMO", 2025)),
+        integrity=SEALED,
+    )
+    data = credit.canonical_bytes()
+    assert json.loads(data)["credits"] == {
+        "receipt_id": original.receipt_id,
+        "number": 311,
+        "series": {"municipality": "DEMO", "year": 2025},
+    }
+    parsed = parse_receipt(data)
+    assert parsed == credit
+    assert (parsed.display_number, parsed.credited_display_number) == ("DEMO-2026-000001", "DEMO-2025-000311")
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [(Series("DEMO", 2027), "later series"), (Series("OTHER", 2025), "another municipality")],
+)
+def test_a_credit_of_a_later_or_foreign_series_cannot_exist(series: Series, message: str) -> None:
+    with pytest.raises(ReceiptDocumentError, match=message) as caught:
+        make_receipt(2, amount_minor=100, credits=CreditedReceipt(str(uuid.uuid4()), 1, series))
+    assert caught.value.path == "credits.series"
+
+
+def version_1(receipt: Receipt) -> bytes:
+    """The canonical bytes a Tessera writing schema version 1 stored: no series in ``credits``."""
+    value = json.loads(canonical(receipt))
+    value["schema_version"] = 1
+    if value["credits"] is not None:
+        del value["credits"]["series"]
+    return rfc8785.dumps(value)
+
+
+def test_version_1_records_are_still_read_exactly() -> None:
+    original = make_receipt(1)
+    data = version_1(make_receipt(2, amount_minor=1000, credits=CreditedReceipt(original.receipt_id, 1)))
+    parsed = parse_receipt(data)
+    assert parsed.schema_version == 1
+    assert parsed.credits == CreditedReceipt(original.receipt_id, 1)
+    assert parsed.credited_display_number == "DEMO-2026-000001"
+    assert parsed.canonical_bytes() == data  # re-serialised byte for byte: its hash still holds
+    value = json.loads(data)
+    value["credits"]["series"] = {"municipality": "DEMO", "year": 2026}
+    with pytest.raises(ReceiptDocumentError, match="credits.series: is not a member"):
+        parse_receipt(rfc8785.dumps(value))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from services.common.db import Database
 from services.receipts import service
 from services.receipts.chain import BreakReason
-from services.receipts.document import ReceiptKind, parse_receipt
+from services.receipts.document import CreditedReceipt, ReceiptKind, Series, parse_receipt
 from services.receipts.errors import EventDataInvalid, OriginalReceiptMissing, PdfNotReady
 from services.receipts.models import BalanceTransaction, PdfStatus, Receipt, ReceiptPdf
 from services.receipts.schemas import PaymentRefundedData, PaymentSucceededData
@@ -331,3 +331,106 @@ def test_two_refunds_at_once_cannot_both_take_the_last_of_a_receipt(
         thread.join(30)
     assert sorted(outcomes) == ["credited", "refused"]
     assert verdict(database, issuing, rows(database)[0].series_key).intact
+
+
+def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Issue as if the clock showed ``moment``."""
+    monkeypatch.setattr(service, "utcnow", lambda: moment)
+
+
+DEC_30 = datetime(2025, 12, 30, 11, 0, tzinfo=UTC)
+JAN_2 = datetime(2026, 1, 2, 9, 15, tzinfo=UTC)
+
+
+def test_a_january_refund_of_a_december_receipt_is_numbered_in_the_new_year(
+    database: Database, issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = issuing.series_code
+    at(monkeypatch, DEC_30)
+    payment_id = uuid.uuid4()
+    original = issue(database, issuing, paid(payment_id, paid_at=DEC_30.isoformat()))
+    issue(database, issuing, paid(paid_at=DEC_30.isoformat()))
+    assert (original.series_key, original.number) == (f"{code}-2025", 1)
+
+    at(monkeypatch, JAN_2)
+    with database.sessionmaker() as session:
+        credit = service.issue_credit(session, data=refunded(payment_id, 1500, "re_jan"), issuing=issuing)
+        session.commit()
+    after = issue(database, issuing, paid(paid_at=JAN_2.isoformat()))
+    assert (credit.series_key, credit.number, credit.credits_id) == (f"{code}-2026", 1, original.id)
+    assert (after.series_key, after.number) == (f"{code}-2026", 2)
+    record = parse_receipt(bytes(credit.record))
+    assert record.kind is ReceiptKind.CREDIT and record.series == Series(code, 2026)
+    assert record.credits == CreditedReceipt(str(original.id), 1, Series(code, 2025))
+    assert record.credited_display_number == f"{code}-2025-000001"
+    for key in (f"{code}-2025", f"{code}-2026"):
+        result = verdict(database, issuing, key)
+        assert result.intact, result.first_broken
+
+    with database.sessionmaker() as session:
+        with pytest.raises(EventDataInvalid, match="exceeds what is left of receipt 1 \\(3000\\)"):
+            service.issue_credit(session, data=refunded(payment_id, 3001), issuing=issuing)
+        service.issue_credit(session, data=refunded(payment_id, 3000), issuing=issuing)
+        session.commit()
+        view = service.verify_receipt(session, receipt_id=original.id, issuing=issuing)
+    assert view.status is service.VerificationStatus.REFUNDED and view.signature_holds
+    assert verdict(database, issuing, f"{code}-2026").checked == 3
+
+
+def test_tampering_with_last_years_original_breaks_this_years_credit(
+    database: Database, issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = issuing.series_code
+    at(monkeypatch, DEC_30)
+    payment_id = uuid.uuid4()
+    original = issue(database, issuing, paid(payment_id, paid_at=DEC_30.isoformat()))
+    at(monkeypatch, JAN_2)
+    with database.sessionmaker() as session:
+        service.issue_credit(session, data=refunded(payment_id, 4500), issuing=issuing)
+        session.commit()
+    assert verdict(database, issuing, f"{code}-2026").intact
+    # Raising the original's amount would make room for more refunds: both series now fail.
+    record = json.loads(bytes(original.record))
+    record["amount"]["amount_minor"] = 9000
+    record["purpose"]["lines"] = []
+    altered = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    key = original.id.hex if database.engine.dialect.name == "sqlite" else original.id
+    tamper(database, "UPDATE receipts SET record = :record WHERE id = :id", record=altered, id=key)
+    old = verdict(database, issuing, f"{code}-2025").first_broken
+    assert old is not None and old.reason is BreakReason.ALTERED_CONTENT
+    new = verdict(database, issuing, f"{code}-2026").first_broken
+    assert new is not None and (new.number, new.reason) == (1, BreakReason.CREDITED_RECEIPT_BROKEN)
+
+
+def test_two_refunds_in_two_series_cannot_both_take_the_last_of_a_receipt(
+    database: Database, issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = issuing.series_code
+    at(monkeypatch, DEC_30)
+    payment_id = uuid.uuid4()
+    issue(database, issuing, paid(payment_id, paid_at=DEC_30.isoformat()))  # 4500
+    # One refund is issued on the last day of the year, the other already in the new one: their
+    # series locks differ, so only the lock on the original keeps them from both crediting 3000.
+    clocks = {"old-year": datetime(2025, 12, 31, 11, 0, tzinfo=UTC), "new-year": JAN_2}
+    monkeypatch.setattr(service, "utcnow", lambda: clocks[threading.current_thread().name])
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def refund(refund_id: str) -> None:
+        barrier.wait()
+        with database.sessionmaker() as session:
+            try:
+                service.issue_credit(session, data=refunded(payment_id, 3000, refund_id), issuing=issuing)
+                session.commit()
+                outcomes.append("credited")
+            except EventDataInvalid:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=refund, args=(f"re_{name}",), name=name) for name in clocks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["credited", "refused"]
+    for key in (f"{code}-2025", f"{code}-2026"):
+        assert verdict(database, issuing, key).intact
