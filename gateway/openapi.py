@@ -20,6 +20,7 @@ import httpx
 
 from gateway.policy import ROUTES, Auth, Route, Upstream, find_route
 from gateway.proxy import Upstreams
+from services.common.openapi import document_problems
 
 Document = dict[str, Any]
 SCHEMA_REF = "#/components/schemas/"
@@ -87,6 +88,20 @@ def _renames(upstream: Upstream, theirs: Document, ours: Document) -> dict[str, 
     return renames
 
 
+# What the gateway itself may answer on any path, before or instead of the service.
+GATEWAY_ANSWERS: dict[int, str] = {
+    413: "The body is larger than the gateway forwards",
+    429: "Too many requests for this key or address; see Retry-After",
+    502: "The service answered badly or not at all",
+    504: "The service took too long to answer",
+}
+
+
+def _needs_key(path: str, routes: tuple[Route, ...]) -> bool:
+    route = find_route(path, routes)
+    return path.startswith("/v1/") or (route is not None and route.auth is Auth.API_KEY)
+
+
 def merge(
     gateway: Document, services: dict[Upstream, Document | None], *, routes: tuple[Route, ...] = ROUTES
 ) -> Document:
@@ -108,6 +123,7 @@ def merge(
             schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
         for path, item in _exposed_paths(upstream, document.get("paths", {}), routes).items():
             paths[path] = _rewrite_refs(item, renames)
+    document_problems(combined, identified=lambda path: _needs_key(path, routes), extra=GATEWAY_ANSWERS)
     combined.setdefault("info", {})["x-tessera-unavailable"] = unavailable
     combined["x-tessera-routes"] = [
         {"prefix": r.prefix, "service": r.upstream.value, "auth": r.auth.value} for r in routes

@@ -9,10 +9,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from services.common import health
+from services.common import health, openapi
 from services.common.db import Database
 from services.common.errors import install_error_handlers
-from services.common.logging import configure_logging, request_id_middleware
+from services.common.logging import RequestIdMiddleware, configure_logging
 from services.common.settings import CommonSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -48,10 +48,11 @@ def create_service_app(
     app.state.settings = settings
     app.state.service_name = name
     install_error_handlers(app)
-    app.middleware("http")(health.metrics_middleware(name))
-    app.middleware("http")(request_id_middleware())
+    app.add_middleware(health.MetricsMiddleware, service=name)
+    app.add_middleware(RequestIdMiddleware)
     health.add_readiness_check(app, "database", lambda a: bool(a.state.database.ping()))
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    openapi.install(app, identified=lambda path: path.startswith("/v1/"))
     return app
