@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.endpoints import keys_router, operations_router, proxy_router
 from gateway.openapi import KEY_SECURITY, CombinedOpenApi
@@ -19,7 +20,7 @@ from gateway.settings import GatewaySettings
 from services.common import health
 from services.common.db import Database
 from services.common.errors import install_error_handlers
-from services.common.logging import configure_logging, request_id_middleware
+from services.common.logging import RequestIdMiddleware, configure_logging
 
 DESCRIPTION = (
     "Tessera's public API: e-invoices from suppliers, payments and payment requests, e-receipts "
@@ -79,24 +80,40 @@ def create_app(
     app.state.routes = routes
     app.state.service_name = "gateway"
     install_error_handlers(app)
-    app.middleware("http")(rate_limit_headers)
-    app.middleware("http")(health.metrics_middleware("gateway"))
-    app.middleware("http")(request_id_middleware())
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(health.MetricsMiddleware, service="gateway")
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(operations_router)
     app.include_router(keys_router)
     app.include_router(proxy_router)
     return app
 
 
-async def rate_limit_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class RateLimitHeaders:
     """Tell callers their budget (``RateLimit-Limit``, ``RateLimit-Remaining``) on every answer
-    that spent from it."""
-    response = await call_next(request)
-    for name, value in getattr(request.state, "rate_limit_headers", {}).items():
-        response.headers.setdefault(name, value)
-    return response
+    that spent from it (``admit`` leaves them in the request state). Plain ASGI, for the reason
+    given on :class:`services.common.logging.RequestIdMiddleware`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_budget(message: Message) -> None:
+            budget: dict[str, str] = scope.get("state", {}).get("rate_limit_headers", {})
+            if message["type"] == "http.response.start" and budget:
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in budget.items():
+                    if name.lower().encode("latin-1") not in present:
+                        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_budget)
 
 
 def gateway_document(app: FastAPI) -> dict[str, Any]:

@@ -8,11 +8,12 @@ registered (database reachable, UBL schemas present...) and answers 503 naming e
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ReadinessCheck = Callable[[FastAPI], bool]
 
@@ -55,16 +56,29 @@ def add_readiness_check(app: FastAPI, name: str, check: ReadinessCheck) -> None:
     app.state.readiness_checks[name] = check
 
 
-def metrics_middleware(
-    service: str,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        LATENCY.labels(service, request.method, template).observe(time.perf_counter() - started)
-        REQUESTS.labels(service, request.method, template, str(response.status_code)).inc()
-        return response
+class MetricsMiddleware:
+    """Count and time every HTTP request by route template and status (plain ASGI, for the
+    reason given on :class:`services.common.logging.RequestIdMiddleware`)."""
 
-    return middleware
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_counted)
+        # The router records the matched route in the scope it was given, this same dict.
+        template = getattr(scope.get("route"), "path", "unmatched")
+        LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+        REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
