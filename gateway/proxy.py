@@ -178,6 +178,16 @@ def upstream_target(request: Request) -> str:
     return f"{target}?{query.decode('latin-1')}" if query else target
 
 
+def public_location(location: str, upstream_url: httpx.URL) -> str:
+    """A redirect a service built from its own address (Starlette's trailing-slash redirect uses
+    the Host it was called with) would send the caller around the gateway to an internal
+    address: it becomes a path on the gateway."""
+    origin = f"{upstream_url.scheme}://{upstream_url.netloc.decode('ascii')}"
+    if location == origin or location.startswith((origin + "/", origin + "?")):
+        return location[len(origin) :] or "/"
+    return location
+
+
 async def forward(
     request: Request,
     *,
@@ -221,7 +231,10 @@ async def forward(
         answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
     )
     response.raw_headers = [
-        (k.encode("latin-1"), v.encode("latin-1"))
+        (
+            k.encode("latin-1"),
+            (public_location(v, client.base_url) if k.lower() == "location" else v).encode("latin-1"),
+        )
         for k, v in answer.headers.multi_items()
         if k.lower() not in dropped
     ]

@@ -379,3 +379,33 @@ async def test_a_guessed_invoice_id_is_404_for_everyone_who_may_read_invoices(wo
     for caller in ("supplier", "other supplier", "officer", "admin"):
         answer = await world.http.get(f"/v1/invoices/{guess}", headers=world.headers[caller])
         assert answer.status_code == 404, caller
+
+
+PATH_VARIANTS = (
+    "{path}/",
+    "{upper}",
+    "/{path}",
+    "{path}%2F",
+    "{path}/%2e%2e/%2e%2e/v1/keys",
+    "{path};x=1",
+    "{path}?role=admin",
+)
+
+
+async def test_spellings_of_a_path_never_widen_access(world: World) -> None:
+    """Trailing slashes, case, doubled or encoded slashes and dots: a refused caller stays refused,
+    and no answer points a browser at a service's internal address."""
+    probes = (("/v1/keys", "officer"), ("/v1/receipts", "supplier"), ("/v1/payments", "supplier"))
+    for path, caller in probes:
+        for variant in PATH_VARIANTS:
+            spelled = variant.format(path=path, upper=path.upper())
+            answer = await world.http.get(spelled, headers=world.headers[caller])
+            assert answer.status_code in (400, 403, 404, 405), (spelled, caller, answer.status_code)
+    for path, caller in (("/v1/receipts", "officer"), ("/v1/payments", "service"), ("/v1/keys", "admin")):
+        answer = await world.http.get(path + "/", headers=world.headers[caller])
+        location = answer.headers.get("location", "")
+        assert "127.0.0.1" not in location and ".test" not in location.replace("gateway.test", ""), (
+            path,
+            answer.status_code,
+            location,
+        )
