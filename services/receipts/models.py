@@ -183,17 +183,20 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     FEE_DIFFERENCE = "fee_difference"
     IN_TRANSIT = "in_transit"
+    # The provider reports money moved (a charge or a refund) that no receipt records.
+    UNMATCHED_PROVIDER_TRANSACTION = "unmatched_provider_transaction"
 
 
 # What an officer must work on; a fee difference is explained and in-transit money is not late yet.
 OPEN_OUTCOMES = frozenset({Outcome.UNMATCHED_RECEIPT, Outcome.UNMATCHED_BANK_ENTRY, Outcome.PARTIAL,
-                           Outcome.DUPLICATE})  # fmt: skip
+                           Outcome.DUPLICATE, Outcome.UNMATCHED_PROVIDER_TRANSACTION})  # fmt: skip
 
 
 class Subject(StrEnum):
     RECEIPT = "receipt"
     PAYOUT = "payout"
     BANK_ENTRY = "bank_entry"
+    TRANSACTION = "transaction"  # a provider balance transaction
 
 
 class ReconciliationRun(IdMixin, TimestampMixin, Base):

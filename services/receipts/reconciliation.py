@@ -12,12 +12,15 @@ statements, the same on SQLite and PostgreSQL), in this order:
    entry exactly one such payout. Anything ambiguous stays open with the reason; nothing is ever
    matched by a near amount or a guess.
 3. each receipt in scope through its balance transaction to its payout's outcome.
-4. bank credits that nothing explains.
+4. provider transactions that no receipt records, carried by a payout in scope.
+5. bank credits that nothing explains.
 
 Outcomes: *matched* (the bank received what the receipts collected), *fee_difference* (it received
 that less exactly the provider's fee), *partial* (another difference), *duplicate*, *in_transit*
 (not due on the bank yet), *unmatched_receipt* (money a receipt records that did not arrive or that
-the provider does not report) and *unmatched_bank_entry*.
+the provider does not report), *unmatched_provider_transaction* (money the provider moved, charged
+or refunded, that no receipt records: a receipt never issued, or a payment made outside Tessera) and
+*unmatched_bank_entry*.
 
 Dates are compared as day numbers (days since 1970-01-01, stored beside each date) so the
 window arithmetic is plain integer SQL on both backends.
@@ -313,6 +316,20 @@ LEFT JOIN reconciliation_items pi ON pi.run_id = :run AND pi.subject = 'payout' 
 WHERE r.paid_day BETWEEN :from_day AND :to_day
 """
 
+# Carried by a payout in scope: the payout's items are this run's, so the transaction is dated by
+# its payout's arrival and belongs to exactly one run's scope with it.
+_UNRECORDED_TRANSACTIONS = f"""
+INSERT INTO reconciliation_items
+    (run_id, subject, outcome, method, day, payout_id, bank_entry_id, currency, expected, actual, fee, detail)
+SELECT :run, 'transaction', 'unmatched_provider_transaction', NULL, p.arrival_day, b.payout_id, NULL, b.currency,
+    NULL, b.gross, b.fee,
+    'the provider reports ' || b.kind || ' ' || b.transaction_id || ' that no receipt records'
+FROM balance_transactions b
+JOIN payouts p ON p.payout_id = b.payout_id AND p.provider = b.provider
+WHERE {_PAYOUT_IN_SCOPE}
+  AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.source = b.source)
+"""
+
 _UNEXPLAINED_CREDITS = """
 INSERT INTO reconciliation_items
     (run_id, subject, outcome, method, day, payout_id, bank_entry_id, currency, expected, actual, fee, detail)
@@ -395,6 +412,7 @@ def run(session: Session, *, scope: Scope, created_by: str) -> ReconciliationRun
         _BY_AMOUNT,
         _OPEN_PAYOUTS,
         _RECEIPTS,
+        _UNRECORDED_TRANSACTIONS,
         _UNEXPLAINED_CREDITS,
     ):
         session.execute(text(statement).bindparams(bindparam("run", type_=Uuid)), params)

@@ -394,3 +394,55 @@ def test_amounts_are_never_added_across_currencies(database: Database, issuing: 
         swedish = pages.dashboard(session, run_id=made.id, currency="SEK")
     assert "Collected versus settled (EUR)" in default and "€30.00" in default and "currency=SEK" in default
     assert "Collected versus settled (SEK)" in swedish and "SEK500.00" in swedish
+
+
+def test_a_provider_transaction_no_receipt_records_is_its_own_outcome(
+    database: Database, issuing: Issuing
+) -> None:
+    known = receipt_on(database, issuing, DAY1, 1000)
+    arrival = date(2026, 3, 12)
+    unknown_payment = uuid.uuid4()  # a charge the provider made that no receipt records
+    data = PayoutData.model_validate(
+        {"provider": "stripe", "payout_id": "po_mixed", "currency": "EUR", "arrival_date": arrival.isoformat(),
+         "balance_transactions": [
+             {"transaction_id": "txn_known", "payment_id": str(known.payment_id), "gross": 1000, "fee": 30},
+             {"transaction_id": "txn_orphan", "payment_id": str(unknown_payment), "gross": 2500, "fee": 45},
+             {"transaction_id": "txn_orphan_refund", "kind": "refund", "payment_id": str(known.payment_id),
+              "refund_id": "re_never_receipted", "gross": -400},
+         ]}
+    )  # fmt: skip
+    # The same kind of charge in a payout outside the run's scope is that run's business, not this one's.
+    outside = PayoutData.model_validate(
+        {"provider": "stripe", "payout_id": "po_later", "currency": "EUR", "arrival_date": "2026-05-20",
+         "balance_transactions": [{"transaction_id": "txn_later", "payment_id": str(uuid.uuid4()), "gross": 900}]}
+    )  # fmt: skip
+    with database.sessionmaker() as session:
+        reconciliation.import_payouts(session, payouts=[data, outside])
+        session.commit()
+    credits = [BankCredit(3100 - 75, "EUR", arrival, "po_mixed", None, "B1")]
+    import_file(database, camt053_statement(iban=IBAN, statement_id="S", credits=credits))
+    made, items = run(database)
+
+    unrecorded = sorted(
+        ((i.actual, i.fee, i.payout_id, i.detail) for i in items if i.subject == "transaction"),
+        key=lambda row: row[0] or 0,
+    )
+    assert unrecorded == [
+        (-400, 0, "po_mixed", "the provider reports refund txn_orphan_refund that no receipt records"),
+        (2500, 45, "po_mixed", "the provider reports charge txn_orphan that no receipt records"),
+    ]
+    assert {i.outcome for i in items if i.subject == "transaction"} == {"unmatched_provider_transaction"}
+    assert all(i.day == reconciliation.day_number(arrival) and i.receipt_id is None for i in items
+               if i.subject == "transaction")  # fmt: skip
+    by_receipt = {i.receipt_id: i for i in items if i.subject == "receipt"}
+    assert by_receipt[known.id].outcome == "fee_difference"  # its own money arrived, less the fee
+    assert made.totals["transaction"]["unmatched_provider_transaction"] == {
+        "count": 2,
+        "amounts": {"EUR": 2100},
+    }
+    # An open exception for the officers, and a line of the CSV export.
+    with database.sessionmaker() as session:
+        page = pages.dashboard(session, run_id=made.id)
+        csv_text = "".join(reconciliation.export_csv(session, run_id=made.id))
+    assert "txn_orphan" in page and 'id="open-total">(2)<' in page
+    assert csv_text.count("unmatched_provider_transaction") == 2
