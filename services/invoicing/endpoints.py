@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -82,6 +82,16 @@ async def xml_body(request: Request) -> bytes:
 
 XmlBody = Annotated[bytes, Depends(xml_body)]
 
+# The body is read raw (``xml_body``), so FastAPI cannot describe it by itself.
+XML_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The UBL 2.1 Invoice or CreditNote document",
+        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+NO_WEBHOOK: dict[int | str, dict[str, Any]] = {404: {"description": "No webhook URL is registered"}}
+
 api = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 inbox = APIRouter(prefix="/v1/inbox", tags=["invoices"])
 routing = APIRouter(prefix="/v1/routing-codes", tags=["routing codes"])
@@ -113,6 +123,7 @@ Offset = Annotated[int, Query(ge=0)]
         415: {"description": "Not XML"},
         422: {"description": "Not accepted: the full validation report"},
     },
+    openapi_extra=XML_REQUEST_BODY,
 )
 def submit_invoice(
     session: SessionDep,
@@ -152,7 +163,12 @@ def list_invoices(
     return InvoicePage(items=[InvoiceSummary.of(i) for i in items], total=total, limit=limit, offset=offset)
 
 
-@api.post("/verify", summary="Check a sealed (or signed) invoice: who sealed it and whether anything changed")
+@api.post(
+    "/verify",
+    summary="Check a sealed (or signed) invoice: who sealed it and whether anything changed",
+    responses={413: {"description": "Too large"}, 415: {"description": "Not XML"}},
+    openapi_extra=XML_REQUEST_BODY,
+)
 def verify(runtime: RuntimeDep, _caller: PrincipalDep, body: XmlBody) -> VerificationRead:
     result = service.verify_document(runtime=runtime, body=body)
     return VerificationRead.model_validate(service.verification_dict(result))
@@ -163,7 +179,7 @@ def supplier_routing_codes(session: SessionDep, _caller: PrincipalDep) -> list[R
     return [RoutingCodeRead.of(c) for c in service.list_routing_codes(session, include_inactive=False)]
 
 
-@api.get("/webhook", summary="Where this supplier's invoice events are sent")
+@api.get("/webhook", summary="Where this supplier's invoice events are sent", responses=NO_WEBHOOK)
 def get_webhook(session: SessionDep, supplier: SupplierDep) -> WebhookRead:
     return WebhookRead.of(service.get_webhook(session, principal=supplier))
 
@@ -178,7 +194,7 @@ def put_webhook(
     return WebhookRead.of(hook, secret)
 
 
-@api.delete("/webhook", status_code=204, summary="Stop sending events to this supplier")
+@api.delete("/webhook", status_code=204, summary="Stop sending events to this supplier", responses=NO_WEBHOOK)
 def delete_webhook(session: SessionDep, supplier: SupplierDep) -> Response:
     service.delete_webhook(session, principal=supplier)
     return Response(status_code=204)
