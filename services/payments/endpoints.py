@@ -84,6 +84,7 @@ def _json(status: int, body: dict[str, Any], *, replayed: bool, location: str | 
     status_code=201,
     response_model=PaymentRead,
     summary="Create a payment and get the URL to send the payer to",
+    responses={404: {"description": "The payment request named (payment_request_id) does not exist"}},
 )
 def create_payment(
     body: PaymentCreate,
@@ -300,7 +301,11 @@ def cancel_payment_request(
     return service.request_view(session, request, public_url=settings.public_url)
 
 
-@provider_webhooks.post("/webhooks/stripe", summary="Stripe's signed event notifications")
+@provider_webhooks.post(
+    "/webhooks/stripe",
+    summary="Stripe's signed event notifications",
+    responses={401: {"description": "The Stripe-Signature is missing or wrong, or Stripe is not in use"}},
+)
 def stripe_webhook(
     body: RawBodyDep, request: Request, session: SessionDep, provider: ProviderDep, outbox: OutboxDep
 ) -> dict[str, str]:
