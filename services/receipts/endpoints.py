@@ -199,7 +199,12 @@ def export_run(
     )
 
 
-@reconciliation_api.post("/closes", status_code=201, summary="Close a day: what each series issued, fixed")
+@reconciliation_api.post(
+    "/closes",
+    status_code=201,
+    summary="Close a day: what each series issued, fixed",
+    responses={404: {"description": "No receipt was issued that day"}},
+)
 def close_day(
     data: DailyCloseCreate, session: SessionDep, caller: OfficerDep, issuing: IssuingDep
 ) -> list[DailyCloseRead]:
@@ -215,7 +220,10 @@ def list_closes(
 
 
 @reconciliation_api.get(
-    "/dashboard", summary="The officers' reconciliation page", response_class=HTMLResponse
+    "/dashboard",
+    summary="The officers' reconciliation page",
+    response_class=HTMLResponse,
+    responses={404: {"description": "No reconciliation run with the id given in ?run="}},
 )
 def dashboard(
     session: SessionDep,
