@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.errors import BodyTooLarge, UpstreamTimeout, UpstreamUnreachable
@@ -28,6 +28,8 @@ from services.common.errors import BadRequest
 from services.common.identity import PRINCIPAL_HEADER, Principal, encode_principal
 from services.common.logging import REQUEST_ID_HEADER
 
+# Logged by servers such as nginx for a request whose caller went away before the answer.
+CLIENT_CLOSED = 499
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -57,6 +59,9 @@ _NOT_FORWARDED = frozenset(
         "x-forwarded-host",
     }
 )
+# Bodies up to this size are read whole instead of streamed, in both directions: streaming costs
+# a task and several awaits per request, worth it only for large uploads and downloads.
+BUFFERED_BYTES = 1 << 20
 # The gateway's server adds its own; passing the service's would duplicate them.
 _NOT_RETURNED = frozenset({"date", "server"})
 
@@ -157,7 +162,12 @@ async def read_body(request: Request, *, limit: int) -> Body:
             raise BodyTooLarge(
                 f"The request body has {length} bytes; the gateway forwards at most {limit}", limit=limit
             )
-        return Body(content=_limited(request.stream(), limit) if length else None, length=length)
+        if length == 0:
+            return Body(content=None, length=0)
+        if length <= BUFFERED_BYTES:
+            # Small bodies (nearly all API calls) are read whole: cheaper than streaming them.
+            return Body(content=await request.body(), length=length)
+        return Body(content=_limited(request.stream(), limit), length=length)
     if "chunked" not in request.headers.get("transfer-encoding", "").lower():
         return Body(content=None, length=None)
     buffered = bytearray()
@@ -196,6 +206,24 @@ async def forward(
     principal: Principal | None,
     settings: GatewaySettings,
 ) -> Response:
+    try:
+        return await _forward(
+            request, upstreams=upstreams, upstream=upstream, principal=principal, settings=settings
+        )
+    except ClientDisconnect:
+        # The caller hung up while sending its body: nobody is left to answer, and the service
+        # saw an unfinished request it does not act on.
+        return Response(status_code=CLIENT_CLOSED)
+
+
+async def _forward(
+    request: Request,
+    *,
+    upstreams: Upstreams,
+    upstream: Upstream,
+    principal: Principal | None,
+    settings: GatewaySettings,
+) -> Response:
     body = await read_body(request, limit=settings.max_body_bytes)
     headers = upstream_headers(
         request,
@@ -227,9 +255,23 @@ async def forward(
             service=upstream.value,
         ) from error
     dropped = HOP_BY_HOP | _NOT_RETURNED | _connection_listed(answer.headers)
-    response = StreamingResponse(
-        answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
-    )
+    response: Response
+    if _small(answer):
+        # Raw bytes, as the service sent them (still compressed if it compressed them).
+        try:
+            content = b"".join([chunk async for chunk in answer.aiter_raw()])
+        except httpx.TransportError as error:
+            raise UpstreamUnreachable(
+                f"The {upstream.value} service broke off its answer: {type(error).__name__}",
+                service=upstream.value,
+            ) from error
+        finally:
+            await answer.aclose()
+        response = Response(content, status_code=answer.status_code)
+    else:
+        response = StreamingResponse(
+            answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
+        )
     response.raw_headers = [
         (
             k.encode("latin-1"),
@@ -239,6 +281,11 @@ async def forward(
         if k.lower() not in dropped
     ]
     return response
+
+
+def _small(answer: httpx.Response) -> bool:
+    declared = answer.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) <= BUFFERED_BYTES
 
 
 async def service_readiness(upstreams: Upstreams) -> dict[str, str]:

@@ -5,6 +5,7 @@ test_suite.py."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import threading
@@ -18,13 +19,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Message, Scope
 
+from gateway.app import create_app
 from gateway.policy import ROUTES, Auth, Upstream
 from gateway.policy import Route as PolicyRoute
+from gateway.proxy import BUFFERED_BYTES, CLIENT_CLOSED
 from gateway.ratelimit import MemoryRateLimiter
 from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
 from tests.conftest import INTERNAL_SECRET
-from tests.gateway.conftest import gateway_client, make_key, settings_for
+from tests.gateway.conftest import gateway_client, make_key, running, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -60,10 +64,17 @@ async def big(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="application/octet-stream")
 
 
+async def compressed(request: Request) -> Response:
+    return Response(
+        gzip.compress(b'{"small": true}'), media_type="application/json", headers={"Content-Encoding": "gzip"}
+    )
+
+
 def echo_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/pay/big", big),
+            Route("/pay/compressed", compressed),
             Route("/pay/slow/{rest:path}", slow),
             Route("/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
@@ -301,6 +312,69 @@ async def test_large_responses_stream_back_unchanged(client: httpx.AsyncClient) 
         received = b"".join([chunk async for chunk in answer.aiter_bytes()])
     assert answer.status_code == 200
     assert received == b"".join(bytes([i]) * 32768 for i in range(64))
+
+
+async def test_small_answers_come_back_as_the_service_sent_them(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/pay/compressed")
+    assert answer.headers["content-encoding"] == "gzip"
+    assert int(answer.headers["content-length"]) == len(gzip.compress(b'{"small": true}'))
+    assert answer.json() == {"small": True}
+
+
+async def test_bodies_larger_than_the_buffer_stream_through(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+    size = BUFFERED_BYTES * 2 + 3
+    settings = settings_for(database_url, max_body_bytes=size)
+    async with gateway_client(settings, transports=transports) as http:
+        answer = await http.post("/pay/upload", content=b"x" * size)
+    assert answer.status_code == 200
+    assert answer.json()["body_length"] == size
+
+
+async def test_a_caller_hanging_up_mid_body_gets_no_error_logged_and_nothing_forwarded(
+    database_url: str,
+) -> None:
+    received: list[int] = []
+
+    async def counting(request: Request) -> Response:
+        received.append(len(await request.body()))
+        return Response("ok")
+
+    upstream = Starlette(routes=[Route("/{rest:path}", counting, methods=["POST"])])
+    transports = {u: httpx.ASGITransport(app=upstream) for u in Upstream}
+    app = create_app(settings_for(database_url), transports=transports)
+    messages: Iterator[Message] = iter(
+        [
+            {"type": "http.request", "body": b"12345", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/pay/x",
+        "raw_path": b"/pay/x",
+        "query_string": b"",
+        "headers": [(b"host", b"gateway.test"), (b"content-length", b"20")],
+        "client": ("203.0.113.7", 50000),
+        "server": ("gateway.test", 80),
+    }
+    async with running(app):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == CLIENT_CLOSED
+    assert received == []
 
 
 async def test_rate_limit_address_behind_a_trusted_balancer_is_the_one_it_appended(database_url: str) -> None:
