@@ -14,6 +14,10 @@ help the sender. A rule that crashes is a fatal finding (fail closed).
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from lxml import etree
@@ -165,11 +169,47 @@ def rule_findings(root: Element, locator: Locator) -> list[Finding]:
     return findings
 
 
+class _CollectorPause:
+    """Python's cyclic garbage collector held off while any validation is running.
+
+    The rules' shared views keep one lxml proxy per element and a few containers per line alive
+    until the validation ends: hundreds of thousands of objects on a 10,000-line invoice, which
+    full collections walk again and again while they pile up (a fifth of the rules' time there).
+    They hold no reference cycles and are freed by reference counting when the validation ends,
+    so collecting during it finds nothing. The pause is counted across threads and ends with the
+    last running validation; a collector that was already off is left off.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 def validate_tree(root: Element, document_type: str) -> ValidationReport:
     """Schema and business rules on an already parsed (and type-checked) document."""
     locator = Locator()
-    findings = schema_findings(root, document_type, locator)
-    findings.extend(rule_findings(root, locator))
+    with _collector_paused():
+        findings = schema_findings(root, document_type, locator)
+        findings.extend(rule_findings(root, locator))
     return ValidationReport(document_type, parser.customization_id(root), tuple(findings))
 
 
