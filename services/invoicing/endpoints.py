@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from services.common.bounds import MAX_OFFSET
 from services.common.db import SessionDep
 from services.common.identity import OfficerDep, PrincipalDep, SupplierDep
 from services.invoicing import service
@@ -110,7 +111,7 @@ FromQuery = Annotated[dt.date | None, Query(description="Issued on or after (BT-
 ToQuery = Annotated[dt.date | None, Query(description="Issued on or before (BT-2)")]
 NumberQuery = Annotated[str | None, Query(max_length=100, description="This invoice number (BT-1)")]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @api.post(

@@ -5,12 +5,12 @@ refunds, the CSV import, and the providers' webhook receivers. The citizen pages
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from services.common.bounds import Moment
 from services.common.db import SessionDep
 from services.common.identity import ServiceOrOfficerDep
 from services.common.outbox import OutboxDep
@@ -118,8 +118,8 @@ def search_payments(
     provider: ProviderDep,
     reference: Annotated[str | None, Query(max_length=100)] = None,
     state: Annotated[ExternalStatus | None, Query(description="External status")] = None,
-    from_date: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
-    to_date: Annotated[datetime | None, Query(description="Created before (ISO 8601)")] = None,
+    from_date: Annotated[Moment | None, Query(description="Created at or after (ISO 8601)")] = None,
+    to_date: Annotated[Moment | None, Query(description="Created before (ISO 8601)")] = None,
     payment_request_id: uuid.UUID | None = None,
     page: Page = 1,
     display_size: DisplaySize = 50,

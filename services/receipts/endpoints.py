@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from services.common.bounds import MAX_OFFSET
 from services.common.db import Database, SessionDep
 from services.common.identity import OfficerDep
 from services.common.webhooks import SIGNATURE_HEADER, RawBodyDep, receive
@@ -74,7 +75,7 @@ def list_receipts(
     caller: OfficerDep,
     issuing: IssuingDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     payment_id: Annotated[uuid.UUID | None, Query(description="Only this payment's receipts")] = None,
     series: Annotated[str | None, Query(max_length=32, description="Only this series")] = None,
 ) -> ReceiptPage:
@@ -172,7 +173,7 @@ def get_run_items(
     caller: OfficerDep,
     outcome: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ItemPage:
     items, total = reconciliation.run_items(
         session, run_id=run_id, outcomes=outcome, limit=limit, offset=offset

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from services.common.bounds import Day
 from services.receipts.models import EventOutcome
 
 
@@ -177,9 +178,9 @@ class StatementImportResult(BaseModel):
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = Field(None, description="The day the run stands on (today if omitted)")
-    date_from: date | None = Field(None, description="First payment day in scope (90 days back if omitted)")
-    date_to: date | None = Field(None, description="Last payment day in scope (as_of if omitted)")
+    as_of: Day | None = Field(None, description="The day the run stands on (today if omitted)")
+    date_from: Day | None = Field(None, description="First payment day in scope (90 days back if omitted)")
+    date_to: Day | None = Field(None, description="Last payment day in scope (as_of if omitted)")
     window_days: int | None = Field(None, ge=0, le=31, description="Date window for amount matching")
 
 
@@ -221,7 +222,7 @@ class ItemPage(BaseModel):
 class DailyCloseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: Day
 
 
 class DailyCloseRead(BaseModel):
