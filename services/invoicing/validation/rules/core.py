@@ -292,8 +292,11 @@ def _double(text: str) -> Decimal:
 
 def _some_not_negative(t: Tree, parent: Element, path: str) -> bool:
     """``(path) >= 0``: some ``path`` value is zero or more (false when there is none)."""
-    values = (_double(string_value(node)) for node in t.all(parent, path))
-    return any(not value.is_nan() and value >= 0 for value in values)
+    for node in t.all(parent, path):
+        value = _double(string_value(node))  # cast only as far as needed, as XPath's lazy comparison does
+        if not value.is_nan() and value >= 0:
+            return True
+    return False
 
 
 @rule(
