@@ -16,6 +16,7 @@ from gateway.openapi import KEY_SECURITY, CombinedOpenApi
 from gateway.policy import ROUTES, Route, Upstream
 from gateway.proxy import Upstreams
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.service import KeyCache
 from gateway.settings import GatewaySettings
 from services.common import health
 from services.common.db import Database
@@ -77,6 +78,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.routes = routes
     app.state.service_name = "gateway"
     install_error_handlers(app)

@@ -3,7 +3,8 @@ route that forwards everything ``policy.ROUTES`` names to the services.
 
 Every request goes through one dependency, :func:`admit` (route lookup, API key, access policy,
 rate limit). Authentication opens its own short session so that no database connection is held
-while a request waits on a service.
+while a request waits on a service; a key checked in the last ``key_cache_seconds`` is taken
+from the process's :class:`~gateway.service.KeyCache` without asking the database.
 """
 
 from __future__ import annotations
@@ -95,7 +96,11 @@ async def admit(request: Request) -> Caller:
                 "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
                 headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
             )
-        principal = await run_in_threadpool(_authenticate, request.app.state.database, presented)
+        cache: service.KeyCache = request.app.state.key_cache
+        principal = cache.get(presented)
+        if principal is None:
+            principal = await run_in_threadpool(_authenticate, request.app.state.database, presented)
+            cache.put(presented, principal)
     except Unauthorized:
         await _charge(request, f"ip:{address}", None)
         raise
@@ -125,8 +130,10 @@ def list_keys(session: SessionDep, _caller: CallerDep, include_revoked: bool = T
 
 
 @keys_router.post("/{key_id}/revoke", response_model=KeyRead, summary="Revoke an API key")
-def revoke_key(key_id: uuid.UUID, session: SessionDep, _caller: CallerDep) -> KeyRead:
-    return KeyRead.model_validate(service.revoke_key(session, key_id=key_id))
+def revoke_key(key_id: uuid.UUID, session: SessionDep, request: Request, _caller: CallerDep) -> KeyRead:
+    revoked = KeyRead.model_validate(service.revoke_key(session, key_id=key_id))
+    request.app.state.key_cache.forget(key_id)
+    return revoked
 
 
 operations_router = APIRouter(tags=["operations"])

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,6 +101,63 @@ def authenticate(session: Session, *, presented: str, now: datetime | None = Non
     moment = now or utcnow()
     repository.mark_used(session, key.id, at=moment, not_since=moment - LAST_USED_RESOLUTION)
     return Principal(key_id=str(key.id), role=key.role, name=key.name, supplier_id=key.supplier_id)
+
+
+class KeyCache:
+    """Principals of keys this process authenticated less than ``ttl`` seconds ago, so that a
+    busy caller costs one database check per ``ttl`` instead of one per request.
+
+    Entries are found by the SHA-256 of the whole presented key (the secret included), so only
+    the exact key that was checked hits. A revocation made through this process forgets the key
+    at once; one made elsewhere (another gateway process, ``tessera keys revoke``) takes effect
+    within ``ttl`` seconds, the bound ``key_cache_seconds`` documents. Failures are not kept:
+    a wrong or revoked key is checked against the database every time. At most ``max_entries``
+    keys are kept, the least recently used dropped first.
+    """
+
+    def __init__(
+        self, ttl: float, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    @staticmethod
+    def _fingerprint(presented: str) -> str:
+        return hashlib.sha256(presented.strip().encode()).hexdigest()
+
+    def get(self, presented: str) -> Principal | None:
+        if self.ttl <= 0:
+            return None
+        fingerprint = self._fingerprint(presented)
+        entry = self._entries.get(fingerprint)
+        if entry is None:
+            return None
+        expires, principal = entry
+        if self._clock() >= expires:
+            del self._entries[fingerprint]
+            return None
+        self._entries.move_to_end(fingerprint)
+        return principal
+
+    def put(self, presented: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        fingerprint = self._fingerprint(presented)
+        self._entries[fingerprint] = (self._clock() + self.ttl, principal)
+        self._entries.move_to_end(fingerprint)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def forget(self, key_id: uuid.UUID | str) -> None:
+        """Drop every entry of ``key_id`` (after it was revoked here)."""
+        wanted = str(key_id)
+        for fingerprint in [f for f, (_, p) in self._entries.items() if p.key_id == wanted]:
+            del self._entries[fingerprint]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> Sequence[ApiKey]:

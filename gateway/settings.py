@@ -45,6 +45,14 @@ class GatewaySettings(CommonSettings):
         validation_alias="REDIS_URL",
         description="When set, rate-limit buckets live in Redis and are shared by every gateway process",
     )
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="How long a gateway process trusts a key it has checked before asking the database again; "
+        "a key revoked elsewhere (another gateway process, the CLI) is refused within this many seconds, "
+        "0 checks every request",
+    )
     rate_limit_window_seconds: float = Field(
         60.0, gt=0, description="The window the per-role request budgets below are counted over"
     )

@@ -91,6 +91,9 @@ def settings_for(database_url: str, **overrides: Any) -> GatewaySettings:
         "internal_secrets": INTERNAL_SECRET,
         "log_format": "console",
         "log_level": "WARNING",
+        # Tests revoke keys in the database behind the gateway's back and expect the next request
+        # refused; the key cache and its revocation bound are tested with it switched on.
+        "key_cache_seconds": 0,
     }
     values.update(overrides)
     return GatewaySettings(**values)

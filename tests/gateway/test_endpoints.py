@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,10 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway import service
+from gateway.app import create_app
 from gateway.policy import Upstream
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.service import KeyCache
+from services.common.db import Database
 from services.common.identity import Role
-from tests.gateway.conftest import REDIS_URL, gateway_client, make_key, settings_for
+from tests.gateway.conftest import REDIS_URL, gateway_client, make_key, running, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -240,3 +245,43 @@ async def test_wrong_keys_spend_the_address_budget_not_a_key_budget(database_url
     assert codes == [401, 401, 429]
     assert missing.status_code == 429
     assert good.status_code == 200
+
+
+async def test_a_key_revoked_elsewhere_is_refused_once_the_cache_ttl_has_passed(database_url: str) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    app = create_app(settings_for(database_url, key_cache_seconds=5), transports=transports)
+    clock = [0.0]
+    app.state.key_cache = KeyCache(5, clock=lambda: clock[0])
+    key_id, key = make_key(database_url, Role.OFFICER)
+    async with (
+        running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as http,
+    ):
+        assert (await http.get("/v1/invoices", headers=bearer(key))).status_code == 200
+        database = Database(database_url)
+        try:
+            with database.sessionmaker() as session:  # as ``tessera keys revoke`` would
+                service.revoke_key(session, key_id=uuid.UUID(key_id))
+                session.commit()
+        finally:
+            database.dispose()
+        clock[0] = 4.9
+        assert (await http.get("/v1/invoices", headers=bearer(key))).status_code == 200
+        clock[0] = 5.0
+        refused = await http.get("/v1/invoices", headers=bearer(key))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "revoked_api_key"
+
+
+async def test_a_key_revoked_through_the_gateway_is_refused_at_once_despite_the_cache(
+    database_url: str,
+) -> None:
+    transports = {u: httpx.ASGITransport(app=upstream(u.value)) for u in Upstream}
+    _, admin = make_key(database_url, Role.ADMIN)
+    key_id, key = make_key(database_url, Role.OFFICER)
+    async with gateway_client(
+        settings_for(database_url, key_cache_seconds=60), transports=transports
+    ) as http:
+        assert (await http.get("/v1/invoices", headers=bearer(key))).status_code == 200
+        assert (await http.post(f"/v1/keys/{key_id}/revoke", headers=bearer(admin))).status_code == 200
+        assert (await http.get("/v1/invoices", headers=bearer(key))).status_code == 401

@@ -14,7 +14,7 @@ from gateway import service
 from gateway.errors import ApiKeyNotFound, InvalidApiKey, InvalidKeyRequest, RevokedApiKey
 from gateway.models import ApiKey
 from services.common.db import utcnow
-from services.common.identity import Role
+from services.common.identity import Principal, Role
 
 
 def test_key_is_returned_once_and_only_its_hash_is_stored(session: Session) -> None:
@@ -116,3 +116,46 @@ def test_list_keys_in_creation_order_with_and_without_revoked(session: Session) 
     service.revoke_key(session, key_id=a.id)
     assert [k.name for k in service.list_keys(session)] == ["a", "b"]
     assert [k.name for k in service.list_keys(session, include_revoked=False)] == ["b"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def principal(key_id: str = "k1") -> Principal:
+    return Principal(key_id=key_id, role=Role.OFFICER, name="Officer")
+
+
+def test_key_cache_keeps_a_checked_key_for_its_ttl_only() -> None:
+    clock = Clock()
+    cache = service.KeyCache(5.0, clock=clock)
+    cache.put("tsk_a_secret", principal())
+    clock.now += 4.9
+    assert cache.get("tsk_a_secret") == principal()
+    assert cache.get(" tsk_a_secret ") == principal()  # presented keys are stripped before the lookup
+    assert cache.get("tsk_a_other") is None  # another secret for the same id is checked afresh
+    clock.now += 0.1
+    assert cache.get("tsk_a_secret") is None
+    assert len(cache) == 0
+
+
+def test_key_cache_forgets_a_revoked_key_and_is_bounded() -> None:
+    cache = service.KeyCache(5.0, max_entries=2, clock=Clock())
+    cache.put("one", principal("k1"))
+    cache.put("two", principal("k2"))
+    cache.forget("k1")
+    assert cache.get("one") is None and cache.get("two") == principal("k2")
+    cache.put("three", principal("k3"))
+    cache.put("four", principal("k4"))
+    assert cache.get("two") is None  # the least recently used went first
+    assert len(cache) == 2
+
+
+def test_key_cache_with_no_ttl_keeps_nothing() -> None:
+    cache = service.KeyCache(0)
+    cache.put("one", principal())
+    assert cache.get("one") is None and len(cache) == 0
