@@ -308,7 +308,12 @@ def list_routing_codes(
     return [RoutingCodeRead.of(c) for c in codes]
 
 
-@routing.post("", status_code=201, summary="Register a routing code (officers)")
+@routing.post(
+    "",
+    status_code=201,
+    summary="Register a routing code (officers)",
+    responses={409: {"description": "The routing code exists already"}},
+)
 def add_routing_code(body: RoutingCodeCreate, session: SessionDep, officer: OfficerDep) -> RoutingCodeRead:
     return RoutingCodeRead.of(
         service.add_routing_code(session, principal=officer, code=body.code, description=body.description)
