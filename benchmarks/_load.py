@@ -319,16 +319,65 @@ def scratch_database(label: str) -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A server started by :func:`served`: its base URL and its processes' CPU time."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU of the server process and its live children (uvicorn's workers)
+        so far: the difference across a run, divided by its requests, is a cost per request that
+        does not depend on how busy the rest of the machine is."""
+        return sum(_process_cpu(pid) for pid in (self.pid, *_children(self.pid)))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # exited between listing and reading
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A load run and the CPU each server spent per request during it."""
+
+    result: LoadResult
+    cpu_ms: Mapping[str, float]
+
+
+def measure(
+    url: str, work: Template | Prepared, servers: Mapping[str, Server], *, seconds: float = SECONDS
+) -> Measured:
+    """:func:`load`, and the CPU milliseconds per request each of ``servers`` spent meanwhile."""
+    before = {name: server.cpu_seconds() for name, server in servers.items()}
+    result = load(url, work, seconds=seconds)
+    spent = {name: server.cpu_seconds() - before[name] for name, server in servers.items()}
+    return Measured(result, {name: cpu / max(result.requests, 1) * 1000 for name, cpu in spent.items()})
+
+
 @contextmanager
 def served(
     app: str, env: Mapping[str, str], *, factory: bool = True, probe: str = "/healthz", workers: int = 1
-) -> Iterator[str]:
-    """``app`` served by a real uvicorn on a free port (``workers`` processes); its base URL."""
+) -> Iterator[Server]:
+    """``app`` served by a real uvicorn on a free port (``workers`` processes)."""
     import httpx
 
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+    command += ["--loop", "uvloop", "--http", "httptools"]
     command += ["--factory"] if factory else []
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
@@ -343,17 +392,27 @@ def served(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{app} did not start")
             time.sleep(0.2)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=15)
 
 
-def row(name: str, result: LoadResult, width: int = 52) -> str:
+CPU_NOTE = (
+    "CPU ms/request: user+system CPU each server process (with its workers) spent during the row, per "
+    "request; PostgreSQL and wrk are not counted. It does not change with the machine's load the way req/s "
+    "and latencies do, so it is the figure to compare across runs."
+)
+
+
+def row(name: str, measured: Measured, width: int = 50) -> str:
+    result = measured.result
+    cpu = ", ".join(f"{server} {ms:.2f}" for server, ms in measured.cpu_ms.items())
     return (
-        f"{name:<{width}} {result.rate:>8.1f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f}  {result.answers()}"
+        f"{name:<{width}} {result.rate:>8.1f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f}  "
+        f"{result.answers()}" + (f"; CPU ms/request: {cpu}" if cpu else "")
     )
 
 
-def header(width: int = 52) -> str:
+def header(width: int = 50) -> str:
     return f"{'path':<{width}} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers"

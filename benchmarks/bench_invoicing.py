@@ -30,12 +30,14 @@ from fastapi import FastAPI, Request, Response
 
 from benchmarks._load import (
     CONCURRENCY,
+    CPU_NOTE,
     SECONDS,
-    LoadResult,
+    Measured,
     Template,
     header,
     load,
     load_average,
+    measure,
     row,
     scratch_database,
     served,
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{SECONDS:g} s per row; invoicing service with {WORKERS} worker process(es), gateway with 1"
     )
     print(f"body: a 20-line invoice of {len(sample_invoice(lines=20))} bytes, a new number on each request")
-    results: dict[str, LoadResult] = {}
+    results: dict[str, Measured] = {}
     with (
         tempfile.TemporaryDirectory() as scratch,
         scratch_database("invoicing") as invoicing_db,
@@ -158,22 +160,26 @@ def main(argv: list[str] | None = None) -> int:
         common = {"TESSERA_DATA_DIR": scratch, "TESSERA_LOG_LEVEL": "WARNING", "TESSERA_ENV": "test"}
         invoicing_env = {**common, "TESSERA_INVOICING_DATABASE_URL": invoicing_db}
         with (
-            served("benchmarks.bench_invoicing:bare", common, factory=False) as bare_url,
-            served("services.invoicing.app:create_app", invoicing_env, workers=WORKERS) as invoicing_url,
+            served("benchmarks.bench_invoicing:bare", common, factory=False) as bare_server,
+            served("services.invoicing.app:create_app", invoicing_env, workers=WORKERS) as invoicing,
         ):
             gateway_env = {
                 **common,
                 "TESSERA_GATEWAY_DATABASE_URL": gateway_db,
-                "TESSERA_GATEWAY_INVOICING_URL": invoicing_url,
+                "TESSERA_GATEWAY_INVOICING_URL": invoicing.url,
                 "TESSERA_GATEWAY_RATE_LIMIT_SUPPLIER": str(10**9),
             }
-            with served("gateway.app:create_app", gateway_env, probe="/readyz") as gateway_url:
+            with served("gateway.app:create_app", gateway_env, probe="/readyz") as gateway:
                 authorised = submissions({"Authorization": f"Bearer {key}"})
-                load(bare_url, submissions(), seconds=1)
-                load(gateway_url, authorised, seconds=2)
+                load(bare_server.url, submissions(), seconds=1)
+                load(gateway.url, authorised, seconds=2)
                 # Back to back, so that the ratio shares the machine's load.
-                results["bare FastAPI endpoint (ceiling)"] = load(bare_url, submissions())
-                results["gateway -> invoicing, PostgreSQL"] = load(gateway_url, authorised)
+                results["bare FastAPI endpoint (ceiling)"] = measure(
+                    bare_server.url, submissions(), {"bare": bare_server}
+                )
+                results["gateway -> invoicing, PostgreSQL"] = measure(
+                    gateway.url, authorised, {"gateway": gateway, "invoicing": invoicing}
+                )
         stages = stage_times(invoicing_db, Path(scratch))
     print(f"load average after: {load_average()}")
 
@@ -184,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nstages of one submission in process (median ms; share of the {whole:.2f} ms submission)")
     for name in ("validation", "buyer checks", "sealing", "storage and the rest"):
         print(f"  {name:<24} {stages[name]:>7.2f} ms  {stages[name] / whole * 100:>5.1f} %")
-    tessera = results["gateway -> invoicing, PostgreSQL"]
+    tessera = results["gateway -> invoicing, PostgreSQL"].result
     ok = tessera.rate >= 150 and tessera.p99_ms < 100 and tessera.all_answered(201)
     print(f"\ntarget >= 150 invoices/s with p99 < 100 ms, all 201: {'met' if ok else 'NOT met'}")
+    print(CPU_NOTE)
     return 0
 
 

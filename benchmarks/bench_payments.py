@@ -34,13 +34,15 @@ from fastapi import FastAPI, Request, Response
 
 from benchmarks._load import (
     CONCURRENCY,
+    CPU_NOTE,
     SECONDS,
-    LoadResult,
+    Measured,
     Prepared,
     Template,
     header,
     load,
     load_average,
+    measure,
     row,
     scratch_database,
     served,
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {load_average()} before; wrk with {CONCURRENCY} connections, "
         f"{SECONDS:g} s per row; payments service with {WORKERS} worker process(es), gateway with 1"
     )
-    results: dict[str, LoadResult] = {}
+    results: dict[str, Measured] = {}
     with (
         tempfile.TemporaryDirectory() as scratch,
         scratch_database("payments") as payments_db,
@@ -168,38 +170,65 @@ def main(argv: list[str] | None = None) -> int:
         identity = {
             PRINCIPAL_HEADER: encode_principal(Principal("bench", Role.SERVICE, "bench"), INTERNAL_SECRET)
         }
-        with served("benchmarks.bench_payments:bare", common, factory=False) as bare_url:
-            with served("services.payments.app:create_app", sandbox_env, workers=WORKERS) as payments_url:
-                env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments_url}
-                with served("gateway.app:create_app", env, probe="/readyz") as gateway_url:
-                    load(bare_url, creations(), seconds=1)
-                    load(payments_url, creations(identity), seconds=2)
-                    load(gateway_url, creations(authorised), seconds=2)
+        with (
+            served("benchmarks.bench_payments:bare", common, factory=False) as bare_server,
+            served(
+                "gateway.app:create_app",
+                {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": bare_server.url},
+                probe="/readyz",
+            ) as bare_gateway,
+        ):
+            with served("services.payments.app:create_app", sandbox_env, workers=WORKERS) as payments:
+                env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments.url}
+                with served("gateway.app:create_app", env, probe="/readyz") as gateway:
+                    for url, work in (
+                        (bare_server.url, creations()),
+                        (bare_gateway.url, creations(authorised)),
+                        (payments.url, creations(identity)),
+                        (gateway.url, creations(authorised)),
+                    ):
+                        load(url, work, seconds=2)  # warm-up
                     # Back to back, so that the ratios share the machine's load.
-                    results["bare FastAPI endpoint: create payment"] = load(bare_url, creations())
-                    results["payments alone: create payment"] = load(payments_url, creations(identity))
-                    results["gateway -> payments: create payment"] = load(gateway_url, creations(authorised))
-            with served("services.payments.app:create_app", payments_env, workers=WORKERS) as payments_url:
-                env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments_url}
-                with served("gateway.app:create_app", env, probe="/readyz") as gateway_url:
-                    load(bare_url, bare_hooks(), seconds=1)
-                    load(payments_url, _hooks(2), seconds=2)
-                    load(gateway_url, _hooks(2), seconds=2)
-                    results["bare FastAPI endpoint: webhook"] = load(bare_url, bare_hooks())
-                    results["payments alone: Stripe webhook ingestion"] = load(payments_url, _hooks(SECONDS))
-                    results["gateway -> payments: Stripe webhook ingestion"] = load(
-                        gateway_url, _hooks(SECONDS)
+                    results["bare FastAPI endpoint: create payment"] = measure(
+                        bare_server.url, creations(), {"bare": bare_server}
+                    )
+                    results["gateway -> bare endpoint: create payment"] = measure(
+                        bare_gateway.url,
+                        creations(authorised),
+                        {"gateway": bare_gateway, "bare": bare_server},
+                    )
+                    results["payments alone: create payment"] = measure(
+                        payments.url, creations(identity), {"payments": payments}
+                    )
+                    results["gateway -> payments: create payment"] = measure(
+                        gateway.url, creations(authorised), {"gateway": gateway, "payments": payments}
+                    )
+            with served("services.payments.app:create_app", payments_env, workers=WORKERS) as payments:
+                env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments.url}
+                with served("gateway.app:create_app", env, probe="/readyz") as gateway:
+                    load(bare_server.url, bare_hooks(), seconds=1)
+                    load(payments.url, _hooks(2), seconds=2)
+                    load(gateway.url, _hooks(2), seconds=2)
+                    results["bare FastAPI endpoint: webhook"] = measure(
+                        bare_server.url, bare_hooks(), {"bare": bare_server}
+                    )
+                    results["payments alone: Stripe webhook ingestion"] = measure(
+                        payments.url, _hooks(SECONDS), {"payments": payments}
+                    )
+                    results["gateway -> payments: Stripe webhook ingestion"] = measure(
+                        gateway.url, _hooks(SECONDS), {"gateway": gateway, "payments": payments}
                     )
     print(f"load average after: {load_average()}")
     print(f"\n{header()}")
     for name, result in results.items():
         print(row(name, result))
-    created = results["gateway -> payments: create payment"]
-    hooks = results["gateway -> payments: Stripe webhook ingestion"]
+    created = results["gateway -> payments: create payment"].result
+    hooks = results["gateway -> payments: Stripe webhook ingestion"].result
     creation_ok = created.rate >= 300 and created.p99_ms < 50 and created.all_answered(201)
     hooks_ok = hooks.rate >= 500 and hooks.all_answered(200)
     print(f"\ntarget >= 300 creations/s with p99 < 50 ms, all 201: {'met' if creation_ok else 'NOT met'}")
     print(f"target >= 500 webhooks/s, all 200: {'met' if hooks_ok else 'NOT met'}")
+    print(CPU_NOTE)
     return 0
 
 
