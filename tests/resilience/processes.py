@@ -77,8 +77,11 @@ def identity(
     return {PRINCIPAL_HEADER: encode_principal(principal, INTERNAL_SECRET)}
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.2
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` (or what it
+    returns, computed at the time of failure) after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -89,7 +92,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         except (httpx.HTTPError, OSError) as error:
             last = error
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
+    described = what() if callable(what) else what
+    raise AssertionError(f"timed out after {timeout} s waiting for {described}: {last!r}")
 
 
 @dataclass
@@ -114,6 +118,12 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def start(self, ready_timeout: float = 60) -> Proc:
+        self.launch()
+        self.wait_ready(ready_timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to answer (see :func:`start_together`)."""
         if self.alive:
             raise RuntimeError(f"{self.name} is already running")
         log = self.log_path.open("ab")
@@ -124,9 +134,10 @@ class Proc:
         )
         log.close()
         self.starts += 1
+
+    def wait_ready(self, timeout: float = 60) -> None:
         if self.port is not None:
-            wait_until(self._healthy, ready_timeout, f"{self.name} on port {self.port}\n{self.tail()}")
-        return self
+            wait_until(self._healthy, timeout, lambda: f"{self.name} on port {self.port}\n{self.tail()}")
 
     def _healthy(self) -> bool:
         if not self.alive:
@@ -154,6 +165,14 @@ class Proc:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def start_together(*procs: Proc, timeout: float = 60) -> None:
+    """Launch every process, then wait for each: a restart costs one start-up, not the sum."""
+    for proc in procs:
+        proc.launch()
+    for proc in procs:
+        proc.wait_ready(timeout)
 
 
 @dataclass
@@ -469,6 +488,5 @@ def start_suite(suite: Suite, *, with_invoicing: bool = True) -> tuple[str, Keys
     )
     suite.app("gateway", "gateway", gateway_env, ports["gateway"])
     keys = create_gateway_keys(gateway_db)
-    for proc in suite.procs.values():
-        proc.start()
+    start_together(*suite.procs.values())
     return gateway_url, keys
