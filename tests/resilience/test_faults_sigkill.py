@@ -8,6 +8,7 @@ paid payment its one receipt), and no retry made a duplicate."""
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import threading
 import time
@@ -57,6 +58,8 @@ class Tally:
     replayed: int = 0
     retries: int = 0
     mismatched: list[str] = field(default_factory=list)
+    # (path, Idempotency-Key, body, id the client was given) of every creation that succeeded
+    keyed: list[tuple[str, str, bytes, str]] = field(default_factory=list)
 
     def saw(self, what: str) -> None:
         with self.lock:
@@ -108,6 +111,7 @@ def invoice_client(url: str, tally: Tally, numbers: list[str], deadline: float) 
             with tally.lock:
                 tally.replayed += response.headers.get("Idempotent-Replayed") == "true"
                 tally.invoices[number] = response.json()["id"]
+                tally.keyed.append(("/v1/invoices", key, body, response.json()["id"]))
 
 
 def payment_client(url: str, tally: Tally, references: list[str], deadline: float) -> None:
@@ -138,6 +142,7 @@ def payment_client(url: str, tally: Tally, references: list[str], deadline: floa
             with tally.lock:
                 tally.replayed += created.headers.get("Idempotent-Replayed") == "true"
                 tally.payments[reference] = payment_id
+                tally.keyed.append(("/v1/payments", key, json.dumps(body).encode(), payment_id))
             card = {"card_number": "4242424242424242", "expiry": "12/40", "cvc": "123"}
 
             def paid(response: httpx.Response, payment_id: str = payment_id) -> bool:
@@ -243,6 +248,23 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
             for payment_id in tally.paid
         )
 
+    # Every creation sent again with its key, after the crashes: the first answer, not a second row.
+    replays: Counter[str] = Counter()
+    supplier = {**identity("supplier", supplier_id=SUPPLIER_VAT), "Content-Type": "application/xml"}
+    service_caller = {**identity("service"), "Content-Type": "application/json"}
+    with httpx.Client(timeout=30) as http:
+        for path, key, body, first_id in tally.keyed:
+            base, headers = (
+                (invoicing.url, supplier) if path == "/v1/invoices" else (payments.url, service_caller)
+            )
+            again = http.post(f"{base}{path}", content=body, headers={**headers, "Idempotency-Key": key})
+            again_id = again.json().get("id") or again.json().get("payment_id")
+            replays[
+                "replayed"
+                if again.headers.get("Idempotent-Replayed") == "true" and again_id == first_id
+                else f"{again.status_code} {again_id == first_id}"
+            ] += 1
+
     invoicing_db = Database(suite.database_url("invoicing"))
     payments_db = Database(suite.database_url("payments"))
     receipts_db = Database(suite.database_url("receipts"))
@@ -291,6 +313,7 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
         answers=dict(tally.answers),
         retries=tally.retries,
         replayed=tally.replayed,
+        resent_with_same_key=dict(replays),
         invoices_confirmed=len(tally.invoices),
         invoices_stored=len(invoices),
         invoices_durable=durable_invoices,
@@ -305,6 +328,7 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
         receipts_duplicated=sum(n - 1 for n in receipt_payments.values() if n > 1),
     )
     assert tally.mismatched == []
+    assert replays == Counter({"replayed": 2 * expected}), replays
     assert len(tally.invoices) == expected and len(tally.payments) == expected and len(tally.paid) == expected
     assert durable_invoices == expected and durable_payments == expected
     assert half_stored == [], half_stored
