@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from starlette.background import BackgroundTask
@@ -71,6 +72,13 @@ def _connection_listed(headers: Mapping[str, str]) -> set[str]:
     return {name.strip().lower() for name in headers.get("connection", "").split(",") if name.strip()}
 
 
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing. The clients are shared by every caller: a cookie a service sets
+    for one caller must go back to that caller only, never be kept and sent on behalf of the next
+    one. (Keeping none also spares parsing every ``Set-Cookie`` into the jar.)"""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class Upstreams:
     """The HTTP clients of the three services, owned by the gateway's lifespan."""
 
@@ -91,6 +99,7 @@ class Upstreams:
                 transport=transports.get(upstream),
                 follow_redirects=False,
                 trust_env=False,
+                cookies=_no_cookies(),
             )
             for upstream in Upstream
         }

@@ -314,6 +314,16 @@ async def test_large_responses_stream_back_unchanged(client: httpx.AsyncClient) 
     assert received == b"".join(bytes([i]) * 32768 for i in range(64))
 
 
+async def test_cookies_a_service_sets_go_to_that_caller_only(client: httpx.AsyncClient) -> None:
+    first = await client.get("/pay/x")
+    client.cookies.clear()  # the next caller is someone else, with no cookies
+    second = await client.get("/pay/x")
+    assert sorted(first.headers.get_list("set-cookie"))[0].startswith("a=1")
+    assert "cookie" not in headers_of(second)
+    third = await client.get("/pay/x", headers={"Cookie": "mine=1"})
+    assert headers_of(third)["cookie"] == ["mine=1"]
+
+
 async def test_small_answers_come_back_as_the_service_sent_them(client: httpx.AsyncClient) -> None:
     answer = await client.get("/pay/compressed")
     assert answer.headers["content-encoding"] == "gzip"
