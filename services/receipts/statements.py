@@ -401,6 +401,9 @@ _TAGS: dict[str, mt940.tags.Tag] = {
     "65": mt940.tags.ForwardAvailableBalance(),
 }
 _REQUIRED = ("20", "25", "28C", "60", "62")
+# SWIFT allows 65 characters a line; banks that write :86: on one line stay far below this.
+MT940_MAX_LINE = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MT940_AMOUNT = re.compile(r"[0-9]{1,14},[0-9]{0,3}|[0-9]{1,15}")
 _EREF = re.compile(r"(?:EREF\+|/EREF/)\s*([^/?\s][^/?\n]*)")
 _IBAN_IN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})\b")
@@ -423,6 +426,14 @@ def _mt940_fields(text: str, collector: _Collector) -> list[list[_Field]]:
     current: _Field | None = None
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r").rstrip()
+        if len(line) > MT940_MAX_LINE:
+            collector.add(number, f"the line is {len(line):,} characters long; MT940 lines are at most 65")
+            continue
+        control = _CONTROL.search(line)
+        if control is not None:
+            # SWIFT's character set has no control characters; a NUL cannot even be stored in PostgreSQL.
+            collector.add(number, f"control character U+{ord(control.group()):04X} in the text")
+            continue
         match = _FIELD_START.match(line)
         if match:
             tag = match.group("tag")
