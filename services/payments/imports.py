@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,8 +53,28 @@ def _split_pairs(text: str, sep: str, field: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# Text a spreadsheet would run as a formula when an officer opens an export of these requests
+# (OWASP "CSV injection"): a cell starting with = + - @, or with a tab or carriage return before one.
+TEXT_COLUMNS = ("payer_name", "payer_tax_code", "payer_email", "description", "category", "metadata")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check_cells(row: dict[str, str]) -> None:
+    """Raise _RowError for a cell holding a control character or, in a text column, a formula."""
+    for name, value in row.items():
+        control = _CONTROL.search(value)
+        if control is not None:
+            raise _RowError(name, f"holds the control character U+{ord(control.group()):04X}")
+        if name in TEXT_COLUMNS and value.startswith(_FORMULA_START):
+            raise _RowError(
+                name, f"starts with {value[:1]!r}, which a spreadsheet would run as a formula; remove it"
+            )
+
+
 def _row_document(row: dict[str, str]) -> dict[str, Any]:
     """The API document for one row; ValueError(field, message) style errors via _RowError."""
+    _check_cells(row)
     try:
         currency = Currency(row["currency"].strip().upper())
     except ValueError as error:
