@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install schemas run test bench lint fmt typecheck migrate
+.PHONY: install schemas run test bench soak lint fmt typecheck migrate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: install
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH)
+
+soak: install
+	TESSERA_SOAK=1 $(BIN)/python -m benchmarks.soak
 
 lint: install
 	$(BIN)/ruff check .
