@@ -35,8 +35,9 @@ class Auth(StrEnum):
     SESSION = "session"  # pages: the API key from the header or the SESSION_COOKIE a login page set
 
 
-# Set by the invoicing pages' login form (HttpOnly, Secure, SameSite=Strict, Path=/invoicing);
-# read only on SESSION routes, so the API itself never accepts a cookie.
+# Set by the invoicing pages' login form (HttpOnly, Secure, SameSite=Strict, Path=/), the one login
+# of every officer page (/invoicing, /reconciliation); read only on SESSION routes, so the API
+# itself never accepts a cookie.
 SESSION_COOKIE = "tessera_session"
 
 
@@ -67,6 +68,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/routing-codes", Upstream.INVOICING, Auth.API_KEY),
     Route("/invoicing", Upstream.INVOICING, Auth.SESSION),
     Route("/invoicing/login", Upstream.INVOICING, Auth.PUBLIC),
+    Route("/reconciliation", Upstream.RECEIPTS, Auth.SESSION),
 )
 
 _SUPPLIER, _OFFICER, _ADMIN, _SERVICE = Role.SUPPLIER, Role.OFFICER, Role.ADMIN, Role.SERVICE
@@ -85,6 +87,7 @@ ACCESS: tuple[AccessRule, ...] = (
     AccessRule("/invoicing", ANY_METHOD, frozenset({_SUPPLIER, _OFFICER, _ADMIN})),
     AccessRule("/invoicing/portal", ANY_METHOD, frozenset({_SUPPLIER})),
     AccessRule("/invoicing/inbox", ANY_METHOD, frozenset({_OFFICER, _ADMIN})),
+    AccessRule("/reconciliation", READ_METHODS, frozenset({_OFFICER, _ADMIN})),
 )
 
 

@@ -3,10 +3,10 @@ report, follow its status) and the officers' inbox (list, filter, open, decide).
 
 Authentication: the gateway's API keys. ``/invoicing/login`` (a public route) takes the key in
 a form and keeps it in the ``tessera_session`` cookie (HttpOnly, Secure, SameSite=Strict,
-Path=/invoicing); every other page is a gateway ``SESSION`` route, where the gateway reads the
-key from that cookie, checks it (revoked keys are refused) and forwards the caller's signed
-identity like for the API. So the pages hold no secret of their own and a revoked key ends its
-sessions at once.
+Path=/, so the same login opens the receipts service's reconciliation page); every other page
+is a gateway ``SESSION`` route, where the gateway reads the key from that cookie, checks it
+(revoked keys are refused) and forwards the caller's signed identity like for the API. So the
+pages hold no secret of their own and a revoked key ends its sessions at once.
 
 Forgery: the cookie is SameSite=Strict, and every form also carries a token bound to the key
 (an HMAC with the internal secret) or, on the login form, a random double-submit token.
@@ -51,6 +51,9 @@ from services.invoicing.ubl.render import NotRenderable, render_invoice_html
 SESSION_COOKIE = "tessera_session"  # the name gateway.policy.SESSION_COOKIE reads
 LOGIN_COOKIE = "tessera_login"
 COOKIE_PATH = "/invoicing"
+# The session is the login of every officer page behind the gateway (/invoicing, /reconciliation);
+# the gateway reads it on SESSION routes only, so the API never accepts it.
+SESSION_COOKIE_PATH = "/"
 SESSION_SECONDS = 8 * 3600
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -237,7 +240,7 @@ def login(request: Request, form: FormDep) -> Response:
         SESSION_COOKIE,
         key.strip(),
         max_age=SESSION_SECONDS,
-        path=COOKIE_PATH,
+        path=SESSION_COOKIE_PATH,
         secure=_secure(request),
         httponly=True,
         samesite="strict",
@@ -259,9 +262,11 @@ def home(principal: PrincipalDep) -> RedirectResponse:
 def logout(request: Request, principal: PrincipalDep, form: FormDep) -> RedirectResponse:
     _check_csrf(request, principal, form.get("csrf"))
     response = _redirect(f"{COOKIE_PATH}/login")
-    response.delete_cookie(
-        SESSION_COOKIE, path=COOKIE_PATH, secure=_secure(request), httponly=True, samesite="strict"
-    )
+    # COOKIE_PATH: a session from before the login was shared by every officer page.
+    for path in (SESSION_COOKIE_PATH, COOKIE_PATH):
+        response.delete_cookie(
+            SESSION_COOKIE, path=path, secure=_secure(request), httponly=True, samesite="strict"
+        )
     return response
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from services.common.bounds import MAX_OFFSET
 from services.common.db import Database, SessionDep
 from services.common.identity import OfficerDep
+from services.common.languages import choose_language
 from services.common.webhooks import SIGNATURE_HEADER, RawBodyDep, receive
 from services.receipts import pages as page_views
 from services.receipts import reconciliation, service
@@ -227,12 +228,25 @@ def list_closes(
     responses={404: {"description": "No reconciliation run with the id given in ?run="}},
 )
 def dashboard(
+    request: Request,
     session: SessionDep,
     caller: OfficerDep,
+    issuing: IssuingDep,
     run: Annotated[uuid.UUID | None, Query()] = None,
     currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
-    return page_views.html_response(page_views.dashboard(session, run_id=run, currency=currency))
+    """The page with an API key in the header; browsers open it at ``/reconciliation``."""
+    language = choose_language(
+        switch=lang, accept_language=request.headers.get("accept-language"), fallback=issuing.default_language
+    )
+    page = page_views.dashboard(session, run_id=run, currency=currency, language=language)
+    return page_views.html_response(page)
+
+
+# The same page for officers in a browser: the gateway's SESSION route admits the login cookie of
+# the officer pages here (and only on pages; the /v1 API above never reads a cookie).
+pages.add_api_route("/reconciliation", dashboard, methods=["GET"], response_class=HTMLResponse)
 
 
 # ---- public pages ----------------------------------------------------------------------------

@@ -10,12 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from services.common.languages import LANGUAGE_NAMES
 from services.receipts import i18n, reconciliation, repository, service
 from services.receipts.errors import ReceiptNotFound
 from services.receipts.models import OPEN_OUTCOMES, Outcome, ReconciliationRun
@@ -140,12 +142,15 @@ class DayRow:
     settled: str
 
 
-def _money(amount: int, currency: str) -> str:
-    return i18n.format_money(amount, currency, "en")
+def _money(amount: int, currency: str, language: str = "en") -> str:
+    return i18n.format_money(amount, currency, language)
 
 
-def chart_svg(points: list[tuple[str, int, int]], currency: str) -> Markup:
+def chart_svg(points: list[tuple[str, int, int]], currency: str, language: str = "en") -> Markup:
     """Grouped bars per day: collected (receipts) and settled (bank credits matched to payouts)."""
+    words = i18n.dashboard_labels(language)
+    title = words["chart_title"].format(currency=currency)
+    legend = {"collected": words["legend_collected"], "settled": words["legend_settled"]}
     width, height, left, bottom, top = 760, 240, 70, 40, 20
     if not points:
         return Markup("")
@@ -155,10 +160,10 @@ def chart_svg(points: list[tuple[str, int, int]], currency: str) -> Markup:
     plot = height - bottom - top
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'aria-labelledby="chart-title"><title id="chart-title">Collected versus settled per day ({escape(currency)})'
-        "</title>",
+        f'aria-labelledby="chart-title"><title id="chart-title">{escape(title)}</title>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#555"/>',
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="10">{escape(_money(peak, currency))}</text>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="10">'
+        f"{escape(_money(peak, currency, language))}</text>",
         f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end" font-size="10">0</text>',
     ]
     for index, (day, collected, settled) in enumerate(points):
@@ -170,8 +175,8 @@ def chart_svg(points: list[tuple[str, int, int]], currency: str) -> Markup:
             h = plot * value / peak
             parts.append(
                 f'<rect class="{name}" x="{x + offset:.1f}" y="{height - bottom - h:.1f}" width="{bar:.1f}" '
-                f'height="{h:.1f}" fill="{colour}"><title>{escape(day)} {name}: '
-                f"{escape(_money(value, currency))}</title></rect>"
+                f'height="{h:.1f}" fill="{colour}"><title>{escape(day)} {escape(legend[name])}: '
+                f"{escape(_money(value, currency, language))}</title></rect>"
             )
         if len(points) <= 31 or index % max(1, len(points) // 15) == 0:
             parts.append(
@@ -180,21 +185,32 @@ def chart_svg(points: list[tuple[str, int, int]], currency: str) -> Markup:
             )
     parts.append(
         f'<rect x="{left}" y="{height - 14}" width="10" height="10" fill="#2b6cb0"/>'
-        f'<text x="{left + 14}" y="{height - 5}" font-size="11">collected (receipts)</text>'
-        f'<rect x="{left + 160}" y="{height - 14}" width="10" height="10" fill="#2f855a"/>'
-        f'<text x="{left + 174}" y="{height - 5}" font-size="11">settled (bank)</text></svg>'
+        f'<text x="{left + 14}" y="{height - 5}" font-size="11">{escape(legend["collected"])}</text>'
+        f'<rect x="{left + 220}" y="{height - 14}" width="10" height="10" fill="#2f855a"/>'
+        f'<text x="{left + 234}" y="{height - 5}" font-size="11">{escape(legend["settled"])}</text></svg>'
     )
     return Markup("".join(parts))
 
 
-def dashboard(session: Session, *, run_id: uuid.UUID | None, currency: str | None = None) -> str:
-    """The latest run (or ``run_id``) in one currency (``currency``, else the run's most frequent)."""
+def _query(**values: object) -> str:
+    return "?" + urlencode({k: str(v) for k, v in values.items() if v is not None})
+
+
+def dashboard(
+    session: Session, *, run_id: uuid.UUID | None, currency: str | None = None, language: str = "en"
+) -> str:
+    """The latest run (or ``run_id``) in one currency (``currency``, else the run's most frequent),
+    in ``language`` (one of the five; words, money and the chart)."""
     template = _environment().get_template("receipts_dashboard.html")
+    language = language if language in i18n.LANGUAGES else "en"
+    words = i18n.dashboard_labels(language)
     run: ReconciliationRun | None = (
         reconciliation.get_run(session, run_id=run_id) if run_id else repository.latest_run(session)
     )
+    common = {"language": language, "words": words, "languages": LANGUAGE_NAMES}
     if run is None:
-        return template.render(run=None)
+        switch = {code: _query(lang=code) for code in i18n.LANGUAGES}
+        return template.render(run=None, switch=switch, **common)
     currencies = repository.run_currencies(session, run.id)
     currency = currency if currency in currencies else (currencies[0] if currencies else "EUR")
     by_day = repository.totals_by_day(session, run.id, "receipt", currency)
@@ -212,8 +228,8 @@ def dashboard(session: Session, *, run_id: uuid.UUID | None, currency: str | Non
         DayRow(
             reconciliation.day_of(day).isoformat(),
             counts.get(day, {}),
-            _money(collected.get(day, 0), currency),
-            _money(settled.get(day, 0), currency),
+            _money(collected.get(day, 0), currency, language),
+            _money(settled.get(day, 0), currency, language),
         )
         for day in days
     ]
@@ -226,10 +242,14 @@ def dashboard(session: Session, *, run_id: uuid.UUID | None, currency: str | Non
         outcomes=[o.value for o in RECEIPT_OUTCOMES],
         currency=currency,
         currencies=currencies,
+        currency_links={c: _query(run=run.id, currency=c, lang=language) for c in currencies},
+        switch={code: _query(run=run_id, currency=currency, lang=code) for code in i18n.LANGUAGES},
         exceptions=items,
         numbers=numbers,
         open_total=open_total,
-        chart=chart_svg(points, currency),
-        money=lambda amount, cur: _money(amount, cur) if amount is not None else "",
+        chart=chart_svg(points, currency, language),
+        money=lambda amount, cur: _money(amount, cur, language) if amount is not None else "",
+        reason=lambda text: i18n.reason(text, language),
         totals=run.totals,
+        **common,
     )

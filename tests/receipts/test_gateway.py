@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.policy import Upstream
+from gateway.policy import SESSION_COOKIE, Upstream
 from services.common.identity import Role
 from services.common.webhooks import SIGNATURE_HEADER, sign
 from services.receipts.reconciliation import BankCredit, camt053_statement
@@ -79,3 +79,22 @@ async def test_receipt_paths_through_the_gateway(
     statement = camt053_statement(iban=IBAN, statement_id="GW", credits=[credit])
     uploaded = await gateway.post("/v1/reconciliation/statements", content=statement, headers=officer)
     assert uploaded.status_code == 201 and uploaded.json()["new_entries"] == 1
+
+
+async def test_officers_open_the_dashboard_with_the_login_cookie_and_the_api_refuses_it(
+    gateway: httpx.AsyncClient, gateway_db_url: str
+) -> None:
+    officer = key(gateway_db_url, Role.OFFICER)["Authorization"].removeprefix("Bearer ")
+    supplier = key(gateway_db_url, Role.SUPPLIER)["Authorization"].removeprefix("Bearer ")
+    as_officer = {"Cookie": f"{SESSION_COOKIE}={officer}"}
+    page = await gateway.get("/reconciliation", headers={**as_officer, "Accept-Language": "hu, en;q=0.5"})
+    assert page.status_code == 200 and '<html lang="hu">' in page.text and "Egyeztetés" in page.text
+    switched = await gateway.get("/reconciliation?lang=sv", headers=as_officer)
+    assert switched.status_code == 200 and "Avstämning" in switched.text
+    # The same cookie opens no API, and the page takes no writes.
+    assert (await gateway.get("/v1/reconciliation/dashboard", headers=as_officer)).status_code == 401
+    assert (await gateway.get("/v1/receipts", headers=as_officer)).status_code == 401
+    assert (await gateway.post("/reconciliation", headers=as_officer)).status_code == 403
+    assert (await gateway.get("/reconciliation")).status_code == 401
+    refused = await gateway.get("/reconciliation", headers={"Cookie": f"{SESSION_COOKIE}={supplier}"})
+    assert refused.status_code == 403

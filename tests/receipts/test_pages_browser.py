@@ -1,6 +1,7 @@
 """The receipt page, the public verification page and the officers' reconciliation dashboard in
-headless Chromium (Playwright), through the real gateway in front of the real receipts service,
-each served by uvicorn on 127.0.0.1."""
+headless Chromium (Playwright), through the real gateway in front of the real receipts service
+(and the invoicing service, whose login page is the officers' login), each served by uvicorn on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -93,12 +94,18 @@ def deliver(receipts_url: str, event_type: str, data: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def site(receipts_settings: Any, receipts_db_url: str, gateway_db_url: str) -> Iterator[Site]:
+def site(
+    receipts_settings: Any, receipts_db_url: str, gateway_db_url: str, invoicing_settings: Any
+) -> Iterator[Site]:
     from gateway.app import create_app as gateway_app
+    from services.invoicing.app import create_app as invoicing_app
     from services.receipts.app import create_app as receipts_app
 
     _, officer_key = make_key(gateway_db_url, Role.OFFICER, name="Officer Rossi")
-    with Served(receipts_app(receipts_settings)) as receipts:
+    with (
+        Served(receipts_app(receipts_settings)) as receipts,
+        Served(invoicing_app(invoicing_settings)) as invoicing,
+    ):
         payments = [uuid.uuid4() for _ in range(3)]
         for payment_id, amount in zip(payments, (2500, 4000, 1250), strict=True):
             deliver(
@@ -125,7 +132,7 @@ def site(receipts_settings: Any, receipts_db_url: str, gateway_db_url: str) -> I
             database.dispose()
         listed = httpx.get(f"{receipts.url}/v1/receipts", headers=officer_headers()).json()["items"]
         ids = {r["amount"]: r["id"] for r in listed if r["kind"] == "receipt"}
-        settings = settings_for(gateway_db_url, receipts_url=receipts.url)
+        settings = settings_for(gateway_db_url, receipts_url=receipts.url, invoicing_url=invoicing.url)
         with Served(gateway_app(settings)) as gateway:
             bearer = {"Authorization": f"Bearer {officer_key}"}
             upload = httpx.post(
@@ -204,21 +211,65 @@ def test_the_receipt_page_shows_the_record_and_its_qr_code(browser: Any, site: S
     assert problems == []
 
 
-def test_the_dashboard_shows_totals_exceptions_and_the_chart(
+def sign_in(browser: Any, site: Site, **context: Any) -> tuple[Any, list[str]]:
+    """An officer logs in once, on the officers' login page, as they would in the morning."""
+    page, problems = watched_page(browser, **context)
+    page.goto(f"{site.gateway}/invoicing/login")
+    page.fill("#key", site.officer_key)
+    page.click("button[type=submit]")
+    # The invoicing pages' own console (the browser's favicon request) is their tests' business.
+    problems.clear()
+    return page, problems
+
+
+def test_an_officer_logs_in_and_opens_the_dashboard_in_their_language(
     browser: Any, site: Site, tmp_path: Path
 ) -> None:
-    page, problems = watched_page(browser, extra_http_headers={"Authorization": f"Bearer {site.officer_key}"})
-    response = page.goto(f"{site.gateway}/v1/reconciliation/dashboard")
+    page, problems = sign_in(browser, site, locale="it-IT")
+    assert page.url.endswith("/invoicing/inbox")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "tessera_session")
+    assert (
+        cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    )
+
+    response = page.goto(f"{site.gateway}/reconciliation")
     assert response is not None and response.status == 200
+    # The browser asks for Italian: words, money and the chart speak it.
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.locator("h1").inner_text() == "Riconciliazione"
     first_row = page.locator("#per-day tbody tr").first.inner_text()
-    assert first_row.startswith("2026-03-10")
+    assert first_row.startswith("2026-03-10") and "€" in first_row and "," in first_row
+    assert page.locator("#per-day th[data-outcome=in_transit]").inner_text() == "in transito"
     assert page.locator("#chart svg rect.collected").count() >= 1
     assert page.locator("#chart svg rect.settled").count() >= 1
+    assert "incassato (ricevute)" in page.locator("#chart svg").inner_html()
     # The refund of today is not paid out yet: in transit, not an exception; nothing is open.
     assert page.locator("#open-total").inner_text() == "(0)"
-    assert page.locator("#no-exceptions").is_visible()
-    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert page.locator("#no-exceptions").inner_text().startswith("Nulla da lavorare")
+    page.screenshot(path=str(tmp_path / "dashboard-it.png"), full_page=True)
+    for code, title in (
+        ("et", "Kooskõlastamine"),
+        ("hu", "Egyeztetés"),
+        ("sv", "Avstämning"),
+        ("en", "Reconciliation"),
+    ):
+        page.click(f"nav a[lang={code}]")
+        assert page.locator("h1").inner_text() == title
+        assert page.locator("html").get_attribute("lang") == code
+
+    assert problems == []
+    # The login opens pages only: the API behind the same gateway still wants its key.
+    api = page.goto(f"{site.gateway}/v1/reconciliation/dashboard")
+    assert api is not None and api.status == 401
     anonymous, _ = watched_page(browser)
-    denied = anonymous.goto(f"{site.gateway}/v1/reconciliation/dashboard")
+    denied = anonymous.goto(f"{site.gateway}/reconciliation")
     assert denied is not None and denied.status == 401
+
+
+def test_the_dashboard_api_page_with_a_key_in_the_header(browser: Any, site: Site) -> None:
+    page, problems = watched_page(browser, extra_http_headers={"Authorization": f"Bearer {site.officer_key}"})
+    response = page.goto(f"{site.gateway}/v1/reconciliation/dashboard?lang=sv")
+    assert response is not None and response.status == 200
+    assert page.locator("h1").inner_text() == "Avstämning"
+    assert page.locator("#per-day tbody tr").first.inner_text().startswith("2026-03-10")
     assert problems == []
