@@ -13,6 +13,7 @@ the only ``X-Tessera-Principal`` a service sees is the one the gateway signed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -79,6 +80,12 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+# Clients per service. httpcore's pool looks over all its connections, and over them all again
+# for each idle one, whenever a request starts or ends: a cost that grows with the square of the
+# connections a busy gateway keeps open. Requests spread over a few clients keep each pool small.
+POOL_SHARDS = 4
+
+
 class Upstreams:
     """The HTTP clients of the three services, owned by the gateway's lifespan."""
 
@@ -92,23 +99,29 @@ class Upstreams:
         self.timeout = settings.upstream_timeout
         self.health_timeout = settings.health_timeout
         urls = settings.upstream_urls()
-        self.clients: dict[Upstream, httpx.AsyncClient] = {
-            upstream: httpx.AsyncClient(
-                base_url=urls[upstream.value],
-                timeout=timeout,
-                transport=transports.get(upstream),
-                follow_redirects=False,
-                trust_env=False,
-                cookies=_no_cookies(),
+        self.shards: dict[Upstream, tuple[httpx.AsyncClient, ...]] = {
+            upstream: tuple(
+                httpx.AsyncClient(
+                    base_url=urls[upstream.value],
+                    timeout=timeout,
+                    transport=transports.get(upstream),
+                    follow_redirects=False,
+                    trust_env=False,
+                    cookies=_no_cookies(),
+                )
+                for _ in range(POOL_SHARDS)
             )
             for upstream in Upstream
         }
+        self._turn = itertools.count()
 
     def __getitem__(self, upstream: Upstream) -> httpx.AsyncClient:
-        return self.clients[upstream]
+        """One of the service's clients, in turn."""
+        clients = self.shards[upstream]
+        return clients[next(self._turn) % len(clients)]
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.clients.values()))
+        await asyncio.gather(*(c.aclose() for clients in self.shards.values() for c in clients))
 
 
 def client_address(request: Request, *, trust_forwarded: bool) -> str:

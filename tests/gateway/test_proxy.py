@@ -24,7 +24,7 @@ from starlette.types import Message, Scope
 from gateway.app import create_app
 from gateway.policy import ROUTES, Auth, Upstream
 from gateway.policy import Route as PolicyRoute
-from gateway.proxy import BUFFERED_BYTES, CLIENT_CLOSED
+from gateway.proxy import BUFFERED_BYTES, CLIENT_CLOSED, POOL_SHARDS, Upstreams
 from gateway.ratelimit import MemoryRateLimiter
 from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
 from tests.conftest import INTERNAL_SECRET
@@ -396,3 +396,12 @@ async def test_rate_limit_address_behind_a_trusted_balancer_is_the_one_it_append
         spoofed = await http.get("/pay/x", headers={"X-Forwarded-For": "2.2.2.2, 192.0.2.9"})
         other = await http.get("/pay/x", headers={"X-Forwarded-For": "192.0.2.10"})
     assert [first.status_code, spoofed.status_code, other.status_code] == [200, 429, 200]
+
+
+async def test_requests_to_a_service_are_spread_over_its_clients(database_url: str) -> None:
+    upstreams = Upstreams(settings_for(database_url))
+    chosen = [upstreams[Upstream.PAYMENTS] for _ in range(POOL_SHARDS * 2)]
+    assert len({id(c) for c in chosen}) == POOL_SHARDS
+    assert all(str(c.base_url).startswith("http://127.0.0.1:8002") for c in chosen)
+    await upstreams.aclose()
+    assert all(c.is_closed for clients in upstreams.shards.values() for c in clients)
