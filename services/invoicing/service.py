@@ -69,7 +69,7 @@ from services.invoicing.ubl.response import (
     invoice_reference,
     supplier_party,
 )
-from services.invoicing.ubl.seal import NotSealable, Sealer, SealVerification, verify_seal
+from services.invoicing.ubl.seal import NotSealable, Sealer, SealStatus, SealVerification, verify_seal
 from services.invoicing.validation import Finding, Severity, ValidationReport
 from services.invoicing.validation.engine import validate_tree
 from services.invoicing.validation.parser import Limits, WrongDocumentType, XmlRejected, document_type, parse
@@ -198,7 +198,15 @@ def submit_invoice(
         report = ValidationReport(report.document_type, report.customization_id, (*report.findings, missing))
     if not report.valid or number is None or day is None:
         raise _refuse(report)
-    signature = verification_dict(verify_seal(body)) if facts.signed else None
+    verdict = verify_seal(body) if facts.signed else None
+    if verdict is not None and verdict.status in (SealStatus.ALTERED, SealStatus.INVALID):
+        # A document its own signature shows changed (or a signature placed to mislead, e.g. wrapping)
+        # is not taken: sealing it would vouch for the change.
+        finding = Finding(
+            "TESSERA-SIGNATURE", Severity.FATAL, f"the supplier's signature: {verdict.message}", "/"
+        )
+        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,)))
+    signature = verification_dict(verdict) if verdict is not None else None
     try:
         sealed = runtime.sealer.seal(body)
     except NotSealable as error:
