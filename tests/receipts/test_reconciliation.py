@@ -445,4 +445,9 @@ def test_a_provider_transaction_no_receipt_records_is_its_own_outcome(
         page = pages.dashboard(session, run_id=made.id)
         csv_text = "".join(reconciliation.export_csv(session, run_id=made.id))
     assert "txn_orphan" in page and 'id="open-total">(2)<' in page
+    # ... in the officer's language, reason included.
+    with database.sessionmaker() as session:
+        swedish = pages.dashboard(session, run_id=made.id, language="sv")
+    assert '<html lang="sv">' in swedish and swedish.count("leverantörstransaktion utan kvitto") == 2
+    assert "leverantören rapporterar debiteringen txn_orphan som inget kvitto registrerar" in swedish
     assert csv_text.count("unmatched_provider_transaction") == 2
