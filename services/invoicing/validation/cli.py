@@ -137,7 +137,7 @@ def check_file(path: Path, max_bytes: int) -> ValidationReport | OSError:
         data = path.read_bytes()
     except OSError as error:
         return error
-    return validate(data, max_bytes=max_bytes)
+    return validate(data, max_bytes=max_bytes, pause_collector=True)
 
 
 def _check_in_worker(job: tuple[Path, int]) -> ValidationReport | OSError:

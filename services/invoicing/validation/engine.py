@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from lxml import etree
@@ -170,7 +170,10 @@ def rule_findings(root: Element, locator: Locator) -> list[Finding]:
 
 
 class _CollectorPause:
-    """Python's cyclic garbage collector held off while any validation is running.
+    """Python's cyclic garbage collector held off while a validation is running, for callers that
+    validate one document after another (the command line, the benchmark), who ask for it with
+    ``pause_collector=True``. Long-running services leave it off: there, overlapping validations
+    could keep the collector paused for as long as the load lasts.
 
     The rules' shared views keep one lxml proxy per element and a few containers per line alive
     until the validation ends: hundreds of thousands of objects on a 10,000-line invoice, which
@@ -204,17 +207,21 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
-def validate_tree(root: Element, document_type: str) -> ValidationReport:
+def validate_tree(root: Element, document_type: str, *, pause_collector: bool = False) -> ValidationReport:
     """Schema and business rules on an already parsed (and type-checked) document."""
     locator = Locator()
-    with _collector_paused():
+    with _collector_paused() if pause_collector else nullcontext():
         findings = schema_findings(root, document_type, locator)
         findings.extend(rule_findings(root, locator))
     return ValidationReport(document_type, parser.customization_id(root), tuple(findings))
 
 
 def validate(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    pause_collector: bool = False,
 ) -> ValidationReport:
     """Validate one document's bytes against UBL 2.1 and EN 16931.
 
@@ -231,4 +238,4 @@ def validate(
         document_type = parser.document_type(root)
     except WrongDocumentType as wrong:
         return _rejected(DOCTYPE, wrong.message, wrong.line)
-    return validate_tree(root, document_type)
+    return validate_tree(root, document_type, pause_collector=pause_collector)
