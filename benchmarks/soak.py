@@ -192,12 +192,15 @@ def paid_events(count: int) -> tuple[Prepared, list[str]]:
 
 
 def redeliver_tail(url: str, prepared: Prepared, sent: int, connections: int) -> int:
-    """Deliver again the requests that may have been in flight when wrk stopped (it counts only
-    answered ones), as a sender retrying would: afterwards the first ``sent + connections`` of the
-    list have certainly arrived. The number of them that is certain."""
-    upto = min(len(prepared.requests), sent + connections)
+    """Deliver again what wrk may not have delivered, as a sender retrying would: the requests
+    that were in flight when it stopped (it counts only answered ones), and the first of the list
+    (its script takes each thread's first request before the run and never sends it). Afterwards
+    the first ``sent + connections + 1`` of the list have certainly arrived: that number."""
+    upto = min(len(prepared.requests), sent + connections + 1)
+    again = [0, *range(max(1, sent - connections), upto)]
     with httpx.Client(base_url=url, timeout=60) as http:
-        for body, headers in prepared.requests[max(0, sent - connections) : upto]:
+        for index in again:
+            body, headers = prepared.requests[index]
             answer = http.post(prepared.path, content=body, headers={**prepared.headers, **headers})
             if answer.status_code != 200:
                 raise RuntimeError(f"a delivery sent again answered {answer.status_code}: {answer.text}")
