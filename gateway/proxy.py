@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.errors import BodyTooLarge, UpstreamTimeout, UpstreamUnreachable
-from gateway.policy import Upstream
+from gateway.policy import SESSION_COOKIE, Upstream
 from gateway.settings import GatewaySettings
 from services.common.errors import BadRequest
 from services.common.identity import PRINCIPAL_HEADER, Principal, encode_principal
@@ -135,11 +135,31 @@ def client_address(request: Request, *, trust_forwarded: bool) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _without_session(cookie_header: str) -> str:
+    """The Cookie header less the session cookie, which holds an API key: the gateway has read it,
+    and the services must never see it (they get the signed caller identity instead)."""
+    kept = [
+        part.strip()
+        for part in cookie_header.split(";")
+        if part.strip() and part.split("=", 1)[0].strip() != SESSION_COOKIE
+    ]
+    return "; ".join(kept)
+
+
 def upstream_headers(
     request: Request, *, principal: Principal | None, secret: str, trust_forwarded: bool
 ) -> list[tuple[str, str]]:
     dropped = HOP_BY_HOP | _NOT_FORWARDED | _connection_listed(request.headers)
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in dropped]
+    headers = []
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered in dropped:
+            continue
+        if lowered == "cookie":
+            value = _without_session(value)
+            if not value:
+                continue
+        headers.append((name, value))
     peer = request.client.host if request.client else "unknown"
     incoming_for = request.headers.get("x-forwarded-for") if trust_forwarded else None
     forwarded_proto = request.headers.get("x-forwarded-proto") if trust_forwarded else None

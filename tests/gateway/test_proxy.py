@@ -405,3 +405,31 @@ async def test_requests_to_a_service_are_spread_over_its_clients(database_url: s
     assert all(str(c.base_url).startswith("http://127.0.0.1:8002") for c in chosen)
     await upstreams.aclose()
     assert all(c.is_closed for clients in upstreams.shards.values() for c in clients)
+
+
+def test_the_session_cookie_never_reaches_a_service() -> None:
+    from starlette.requests import Request as StarletteRequest
+
+    from gateway.proxy import upstream_headers
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/reconciliation",
+        "headers": [(b"cookie", b"tessera_session=tsk_abc_secret; theme=dark"), (b"host", b"gw")],
+        "client": ("127.0.0.1", 1234),
+        "scheme": "http",
+        "query_string": b"",
+    }
+    request = StarletteRequest(scope)
+    request.state.request_id = "r1"
+    headers = dict(upstream_headers(request, principal=None, secret="s", trust_forwarded=False))
+    assert headers["cookie"] == "theme=dark"
+    scope["headers"] = [(b"cookie", b"tessera_session=tsk_abc_secret")]
+    only_session = StarletteRequest(scope)
+    only_session.state.request_id = "r2"
+    names = [
+        name.lower()
+        for name, _ in upstream_headers(only_session, principal=None, secret="s", trust_forwarded=False)
+    ]
+    assert "cookie" not in names
