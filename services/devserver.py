@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nTessera is up: {health}\n", flush=True)
             print(f"  Citizen payments  {gateway}/pay")
             print(f"  Supplier portal   {gateway}/invoicing/login   (also the officer inbox)")
+            print(f"  Reconciliation    {gateway}/reconciliation   (officers, after logging in)")
             print(f"  API docs          {gateway}/docs")
             print(f"  Health            {gateway}/healthz")
             for line in banner:
