@@ -257,8 +257,17 @@ class Suite:
         return "\n".join(f"===== {name} =====\n{proc.tail()}" for name, proc in self.procs.items())
 
     def close(self) -> None:
-        for proc in reversed(list(self.procs.values())):
-            proc.stop()
+        """Stop every process at once (SIGTERM, then SIGKILL after 10 s) and drop the databases."""
+        running = [proc.popen for proc in self.procs.values() if proc.alive and proc.popen is not None]
+        for popen in running:
+            popen.terminate()
+        deadline = time.monotonic() + 10
+        for popen in running:
+            try:
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait(timeout=10)
         self.databases.close()
 
 

@@ -119,7 +119,7 @@ class Client:
 
 
 def test_database_unreachable_for_a_while(suite: Suite, receiver: Receiver) -> None:
-    count = soak(30, 300)
+    count = soak(20, 300)
     outage = soak(3, 15)
     real_url = make_url(suite.database_url("payments"))
     proxy = TcpProxy(real_url.host or "127.0.0.1", real_url.port or 5432)

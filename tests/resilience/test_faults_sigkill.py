@@ -176,7 +176,7 @@ def guarded(client: Callable[[str, Tally, list[str], float], None], *args: Any) 
 
 
 def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
-    per_client = soak(10, 60)
+    per_client = soak(6, 60)
     clients = 2
     ports = {name: free_port() for name in ("invoicing", "payments", "receipts")}
     receipts_hook = f"http://127.0.0.1:{ports['receipts']}/webhooks/events"

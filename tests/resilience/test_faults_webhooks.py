@@ -97,7 +97,7 @@ def deliver_together(targets: list[str], body: bytes) -> list[int]:
 
 
 def test_duplicate_and_late_webhooks_change_a_payment_once(suite: Suite, localstripe: Localstripe) -> None:
-    count = soak(6, 40)
+    count = soak(4, 40)
     env = suite.service_env(
         "payments",
         provider="stripe",
