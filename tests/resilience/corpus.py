@@ -13,16 +13,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ubl"
+from services.invoicing import samples
+
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
-SUPPLIER_VAT = "NL001234567B01"
+# The seller of services.invoicing.samples.sample_invoice(), which the demo municipality accepts.
+SUPPLIER_VAT = "IT01234567890"
+NUMBER = b"INV-2026-0001"
+IBAN = b"IT60X0542811101000000123456"
 HUGE_BYTES = 100 * 1024 * 1024
 DEEP_LEVELS = 100_000
 CHUNK = 1024 * 1024
 
 
-def sample_invoice() -> bytes:
-    return (FIXTURES / "municipal-invoice.xml").read_bytes()
+def sample_invoice(number: str = NUMBER.decode()) -> bytes:
+    """An invoice every door accepts as it is: each hostile case is that plus its one change."""
+    return samples.sample_invoice(number=number, lines=3)
 
 
 def _without_prolog(document: bytes) -> bytes:
@@ -102,7 +107,7 @@ def xinclude(canary: str) -> bytes:
 
 def schema_location(canary: str) -> bytes:
     """xsi:schemaLocation pointing at the canary: no validator may fetch it."""
-    document = sample_invoice()
+    document = sample_invoice("SCHEMA-LOCATION-1")  # benign: a number of its own
     attribute = f' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="{INVOICE_NS} {canary}/x.xsd"'
     at = document.index(b"<Invoice") + len(b"<Invoice")
     return document[:at] + attribute.encode() + document[at:]
@@ -122,7 +127,7 @@ def invalid_utf8() -> bytes:
 
 
 def utf16_with_bom() -> bytes:
-    text = sample_invoice().decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    text = sample_invoice("UTF16-1").decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
     return text.encode("utf-16")  # Python writes the BOM first
 
 
@@ -203,6 +208,11 @@ def tampered_amount(sealed: bytes) -> bytes:
     return _PAYABLE.sub(rb"\g<1>9302.50\g<3>", sealed, count=1)
 
 
+def tampered_account(sealed: bytes) -> bytes:
+    """The sealed copy paying into another account (BT-84): every total still adds up."""
+    return sealed.replace(IBAN, b"IT02L1234512345123456789012", 1)
+
+
 def wrapped_original(sealed: bytes) -> bytes:
     """Signature wrapping: the signed original moved inside the signature's ds:Object (where a
     naive verifier following an Id reference would find it intact) and an altered copy shown."""
@@ -234,12 +244,13 @@ def second_reference(sealed: bytes) -> bytes:
 
 def comment_injected(sealed: bytes) -> bytes:
     """A comment inside the invoice number: canonicalization without comments would not see it."""
-    return sealed.replace(b"TS-2026-0042", b"TS-2026-<!---->0042", 1)
+    return sealed.replace(NUMBER, NUMBER[:4] + b"<!---->" + NUMBER[4:], 1)
 
 
 def sealed_corpus(sealed: bytes) -> list[Hostile]:
     return [
         Hostile("sealed-tampered-amount", lambda: tampered_amount(sealed)),
+        Hostile("sealed-tampered-account", lambda: tampered_account(sealed)),
         Hostile("sealed-wrapped-original", lambda: wrapped_original(sealed)),
         Hostile("sealed-signature-moved", lambda: moved_signature(sealed)),
         Hostile("sealed-extra-reference", lambda: second_reference(sealed)),

@@ -299,6 +299,15 @@ def _peak_mb() -> float:
 
 
 XML = {"Content-Type": "application/xml"}
+# Why the documents that are otherwise valid invoices must be refused.
+REFUSED_FOR = {
+    "xxe-file": "DOCTYPE",
+    "billion-laughs": "DOCTYPE",
+    "external-dtd": "DOCTYPE",
+    "nesting-100000": "nested more than",
+    "sealed-tampered-account": "TESSERA-SIGNATURE",
+    "sealed-comment-injected": "TESSERA-SIGNATURE",
+}
 
 
 async def _post(
@@ -344,7 +353,18 @@ async def test_submitting_each_hostile_invoice_is_refused_and_stores_nothing(
         assert answer.status_code in (413, 415, 422), f"{case.name}: {answer.status_code} {answer.text[:300]}"
         assert _is_problem(answer), case.name
         assert row_counts(url) == before, f"{case.name} left rows behind"
+        detail = answer.json()["detail"]
+        if case.name in REFUSED_FOR:
+            assert REFUSED_FOR[case.name] in detail, (case.name, detail)
+        print(f"\n  {case.name}: {answer.status_code} {detail[:110]}", end="")
     await _still_serving(gateway)
+    # The same documents without their one hostile change are taken: the refusals above were theirs.
+    for honest in (
+        corpus.sample_invoice("OK-PLAIN"),
+        runtime.sealer.seal(corpus.sample_invoice("OK-SEALED")).sealed,
+    ):
+        taken, _ = await _post(gateway.http, "/v1/invoices", gateway.supplier, honest)
+        assert taken.status_code == 201, taken.text[:500]
     print(f"\nPOST /v1/invoices: {len(cases)} hostile bodies, slowest {slowest:.2f} s")
 
 
