@@ -31,7 +31,7 @@ from gateway.openapi import HTTP_METHODS
 from gateway.policy import SESSION_COOKIE, Upstream, find_route
 from services.common.identity import Role
 from services.common.webhooks import SIGNATURE_HEADER, sign
-from services.invoicing.samples import sample_invoice
+from services.invoicing.samples import default_seller, sample_invoice
 from tests.conftest import INTERNAL_SECRET, WEBHOOK_SECRET
 from tests.gateway.conftest import gateway_client, make_key, running, settings_for
 from tests.invoicing.conftest import SELLER
@@ -409,3 +409,38 @@ async def test_spellings_of_a_path_never_widen_access(world: World) -> None:
             answer.status_code,
             location,
         )
+
+
+async def test_another_supplier_can_neither_submit_in_a_suppliers_name_nor_learn_of_its_invoices(
+    world: World,
+) -> None:
+    """Supplier B sending an invoice whose seller is supplier A is refused; B reusing A's
+    invoice number or A's Idempotency-Key gets its own answer, never A's invoice."""
+    a, b = world.headers["supplier"], world.headers["other supplier"]
+    xml = {"Content-Type": "application/xml"}
+    first = await world.http.post(
+        "/v1/invoices",
+        content=sample_invoice(number="CROSS-1"),
+        headers={**a, **xml, "Idempotency-Key": "shared-key-1"},
+    )
+    assert first.status_code == 201, first.text
+    a_invoice = first.json()["id"]
+    impersonation = await world.http.post(
+        "/v1/invoices", content=sample_invoice(number="CROSS-2"), headers={**b, **xml}
+    )
+    assert impersonation.status_code in (403, 422), impersonation.text
+    own = sample_invoice(number="CROSS-1", seller=default_seller(SUPPLIER_B))
+    same_number = await world.http.post("/v1/invoices", content=own, headers={**b, **xml})
+    replayed = await world.http.post(
+        "/v1/invoices",
+        content=sample_invoice(number="CROSS-3", seller=default_seller(SUPPLIER_B)),
+        headers={**b, **xml, "Idempotency-Key": "shared-key-1"},
+    )
+    # Numbers and idempotency keys are the supplier's own: B's invoices are simply new.
+    assert same_number.status_code == 201 and replayed.status_code == 201, (same_number.text, replayed.text)
+    for answer in (impersonation, same_number, replayed):
+        assert a_invoice not in answer.text, (answer.status_code, answer.text[:300])
+        assert answer.headers.get("idempotent-replayed") is None
+    listed = (await world.http.get("/v1/invoices", headers=b)).json()
+    assert a_invoice not in {i["id"] for i in listed["items"]}
+    assert all(i["supplier_id"] == SUPPLIER_B for i in listed["items"] if "supplier_id" in i)
