@@ -19,7 +19,8 @@ PostgreSQL databases; the payments outbox relay runs in the payments process and
 Afterwards it checks that every completed payment and every delivered event has exactly one
 receipt, that every receipt series verifies (hashes, signatures, chain), and compares each
 process's resident memory after a warm-up with its memory at the end against
-``SOAK_RSS_GROWTH_MIB`` (default 100 MiB) per process. It exits 1 when anything failed.
+``SOAK_RSS_GROWTH_MIB`` (default 50 MiB) per process. With ``TESSERA_SOAK=1`` (``make soak``)
+the long variants of ``tests/resilience`` run afterwards. It exits 1 when anything failed.
 
     python -m benchmarks.soak                 # SOAK_SECONDS=300 for a longer run
 """
@@ -57,7 +58,9 @@ from benchmarks._load import (
 )
 
 SECONDS = max(5, int(os.environ.get("SOAK_SECONDS", "60")))  # wrk takes whole seconds
-RSS_GROWTH_MIB = float(os.environ.get("SOAK_RSS_GROWTH_MIB", "100"))
+RSS_GROWTH_MIB = float(os.environ.get("SOAK_RSS_GROWTH_MIB", "50"))
+# Under TESSERA_SOAK=1 (make soak) the long variants of tests/resilience run afterwards.
+LONG_VARIANTS = os.environ.get("TESSERA_SOAK", "") == "1"
 WEBHOOK_SECRET = "soak-webhook-secret"
 INTERNAL_SECRET = "soak-internal-secret"
 SUPPLIER_VAT = "IT01234567890"  # the seller of services.invoicing.samples.sample_invoice
@@ -541,6 +544,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if growth > RSS_GROWTH_MIB:
             failures.append(f"{name} grew by {growth:.1f} MiB, more than {RSS_GROWTH_MIB:g} MiB")
+    if LONG_VARIANTS:
+        print("\nlong variants of tests/resilience (TESSERA_SOAK=1):", flush=True)
+        command = [sys.executable, "-m", "pytest", "tests/resilience", "-q", "-p", "no:cacheprovider"]
+        if subprocess.run(command, cwd=ROOT, env={**os.environ, "TESSERA_SOAK": "1"}, check=False).returncode:
+            failures.append("the long variants of tests/resilience failed")
     if failures:
         print("\nSOAK FAILED:\n  " + "\n  ".join(failures))
         return 1
