@@ -209,7 +209,10 @@ def test_the_command_refuses_the_same_files_and_imports_nothing(
     before = row_counts(url)
     tessera = str(Path(sys.executable).with_name("tessera"))
     env = {"TESSERA_PAYMENTS_DATABASE_URL": url, "TESSERA_ENVIRONMENT": "test", "PATH": "/usr/bin:/bin"}
-    for name, data in csv_corpus().items():
+    # The command shares check_rows with the endpoint, which gets the whole corpus above: one case
+    # of each kind here (a process start is a second each).
+    chosen = ("truncated-in-quotes", "latin1", "nul-in-cell", "formula-equals", "huge-line", "binary")
+    for name, data in ((n, d) for n, d in csv_corpus().items() if n in chosen):
         path = tmp_path / f"{name}.csv"
         path.write_bytes(data)
         run = subprocess.run(
