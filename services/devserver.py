@@ -112,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
             "--no-access-log",
             "--log-level",
             "warning",
+            # The fast event loop and HTTP parser (uvicorn[standard]); named so a missing one fails.
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
         ]
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         prefix = (
