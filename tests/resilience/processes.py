@@ -494,6 +494,10 @@ def start_suite(suite: Suite, *, with_invoicing: bool = True) -> tuple[str, Keys
         TESSERA_GATEWAY_INVOICING_URL=f"http://127.0.0.1:{ports['invoicing']}",
         TESSERA_GATEWAY_PAYMENTS_URL=f"http://127.0.0.1:{ports['payments']}",
         TESSERA_GATEWAY_RECEIPTS_URL=f"http://127.0.0.1:{ports['receipts']}",
+        # Every call comes from one address and few keys: these scenarios are about faults, and
+        # the rate limits (tested on their own) would otherwise throttle the longer runs.
+        TESSERA_GATEWAY_RATE_LIMIT_ANONYMOUS="100000",
+        TESSERA_GATEWAY_RATE_LIMIT_OFFICER="100000",
     )
     suite.app("gateway", "gateway", gateway_env, ports["gateway"])
     keys = create_gateway_keys(gateway_db)

@@ -129,7 +129,8 @@ def test_database_unreachable_for_a_while(suite: Suite, receiver: Receiver) -> N
     relay = suite.relay("payments-relay", "payments", env).start()
     client = Client(service.url)
     database = Database(real_url.render_as_string(hide_password=False))
-    worker = threading.Thread(target=client.run, args=(count, time.monotonic() + 120))
+    budget = soak(120, 900)
+    worker = threading.Thread(target=client.run, args=(count, time.monotonic() + budget))
     try:
         worker.start()
         wait_until(lambda: len(client.paid) >= count // 4, 30, "the first payments")
@@ -138,9 +139,16 @@ def test_database_unreachable_for_a_while(suite: Suite, receiver: Receiver) -> N
         time.sleep(outage)
         ready_while_cut = httpx.get(f"{service.url}/readyz", timeout=10)
         proxy.restore()
-        worker.join(timeout=120)
-        assert not worker.is_alive(), "the client did not finish within 120 s"
-        wait_until(lambda: len(receiver.counts()) >= count, 60, f"{count} events at the receiver")
+        worker.join(timeout=budget)
+        assert not worker.is_alive(), f"the client did not finish within {budget} s"
+        wait_until(
+            lambda: len(receiver.counts()) >= count,
+            60,
+            lambda: (
+                f"{count} events at the receiver (paid {len(client.paid)}, "
+                f"delivered {len(receiver.counts())}, answers {dict(client.statuses)})\n{suite.logs()}"
+            ),
+        )
         time.sleep(0.5)
         with database.sessionmaker() as session:
             references = Counter(
