@@ -86,7 +86,9 @@ def external_dtd(secret_file: Path) -> bytes:
 
 
 def remote_dtd() -> bytes:
-    return b'<!DOCTYPE Invoice PUBLIC "-//X//Y//EN" "http://127.0.0.1:9/x.dtd">' + INVOICE_OPEN + b"</Invoice>"
+    return (
+        b'<!DOCTYPE Invoice PUBLIC "-//X//Y//EN" "http://127.0.0.1:9/x.dtd">' + INVOICE_OPEN + b"</Invoice>"
+    )
 
 
 DOCTYPE_ATTACKS: dict[str, Callable[[Path], bytes]] = {
