@@ -125,23 +125,45 @@ class Relay:
         self.lease = timedelta(seconds=batch_size * timeout_seconds + 60)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set when a round fails part-way (the database went away): its leases would otherwise
+        # hold the rows it had claimed until they expire, minutes later.
+        self._stranded = False
 
     def run_once(self) -> RoundResult:
         """Claim due deliveries, attempt each once, record the outcomes."""
-        token = f"{self.name}:{uuid.uuid4().hex[:12]}"
-        claimed = self._claim(token)
-        delivered = failed = 0
-        for index, item in enumerate(claimed):
-            if self._stop.is_set():  # shutting down: hand the rest back instead of holding them
-                self._release(claimed[index:], token)
-                break
-            status, error = self._post(item)
-            self._record(item, token, status, error)
-            if error is None:
-                delivered += 1
-            else:
-                failed += 1
+        try:
+            if self._stranded:
+                self._release_stranded()
+                self._stranded = False
+            token = f"{self.name}:{uuid.uuid4().hex[:12]}"
+            claimed = self._claim(token)
+            delivered = failed = 0
+            for index, item in enumerate(claimed):
+                if self._stop.is_set():  # shutting down: hand the rest back instead of holding them
+                    self._release(claimed[index:], token)
+                    break
+                status, error = self._post(item)
+                self._record(item, token, status, error)
+                if error is None:
+                    delivered += 1
+                else:
+                    failed += 1
+        except Exception:
+            self._stranded = True
+            raise
         return RoundResult(delivered=delivered, failed=failed)
+
+    def _release_stranded(self) -> None:
+        """Hand back what an earlier, failed round of this relay still holds. Safe because one
+        relay runs one round at a time: no lease of its own is in use now. A delivery whose
+        answer was sent but not recorded goes again, which the receiver's inbox absorbs."""
+        d = self.tables.deliveries
+        with self.sessionmaker() as session, session.begin():
+            session.execute(
+                update(d)
+                .where(d.c.delivered_at.is_(None), d.c.leased_by.startswith(f"{self.name}:", autoescape=True))
+                .values(leased_by=None, leased_until=None)
+            )
 
     def _claim(self, token: str) -> list[_Claimed]:
         d, e = self.tables.deliveries, self.tables.events

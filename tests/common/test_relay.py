@@ -8,10 +8,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from services.common.db import Database
 from services.common.outbox import Outbox, Subscriptions, record_event
@@ -294,3 +296,29 @@ def test_stopping_hands_back_the_unsent_part_of_a_batch(database: Database) -> N
         rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
     assert sorted(r.delivered_at is not None for r in rows) == [False, False, True]
     assert all(r.leased_by is None and r.leased_until is None for r in rows)  # free for another relay
+
+
+def test_a_round_cut_short_by_the_database_hands_back_its_leases_next_round(database: Database) -> None:
+    for n in range(3):
+        record(database, f"R{n}")
+    receiver = Receiver()
+    relay = make_relay(database, receiver, clock=Clock())  # time stands still: no lease expires
+    real_record = relay._record
+    calls = {"n": 0}
+
+    def record_until_the_database_goes(*args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OperationalError("UPDATE", {}, Exception("connection refused"))
+        real_record(*args)
+
+    relay._record = record_until_the_database_goes  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        relay.run_once()
+    # The second delivery was sent but not recorded, the third not sent: both go now, not after
+    # the lease (minutes); the receiver sees the second twice, which its inbox absorbs.
+    assert relay.run_once().delivered == 2
+    with database.sessionmaker() as session:
+        rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
+    assert all(r.delivered_at is not None and r.leased_by is None for r in rows)
+    assert len(receiver.events) == 4 and len({e.id for e in receiver.events}) == 3
