@@ -1,19 +1,17 @@
-"""Real servers for payments tests: an app under uvicorn in a thread, and localstripe (a fake
-Stripe API with its own Stripe.js and signed webhooks) as a subprocess, both on 127.0.0.1."""
+"""localstripe (a fake Stripe API with its own Stripe.js and signed webhooks) as a subprocess on
+127.0.0.1, for the payments tests; apps under uvicorn come from tests.servers."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+
+from tests.servers import free_port
 
 # localstripe's server module builds its aiohttp app at import; serving it ourselves binds it to
 # 127.0.0.1 only (its own entry point listens on every interface) and starts from an empty store.
@@ -25,45 +23,10 @@ LOCALSTRIPE_MAIN = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def skip_or_fail(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-class Served:
-    """An ASGI app served by uvicorn in a thread of this process."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 class Localstripe:

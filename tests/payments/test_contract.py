@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from services.common.db import Database
 from services.payments.models import OUTBOX_TABLES, BalanceTransaction, ProviderEvent
-from tests.payments.servers import Localstripe, Served
+from tests.payments.servers import Localstripe
+from tests.servers import Served
 
 Headers = Callable[..., dict[str, str]]
 WEBHOOK_SECRETS = ("whsec_old_tessera", "whsec_new_tessera")

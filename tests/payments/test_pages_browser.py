@@ -4,29 +4,21 @@ A and AA, on a phone-sized screen and in another language."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.payments.servers import Served, free_port
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, Served, free_port, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WCAG = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
 }
 PHONE = {"width": 375, "height": 667}
 
-if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI for the browser tests (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed: browser tests skipped", allow_module_level=True)
+require_chromium()
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -49,7 +41,7 @@ def site(payments_settings: Any, principal_headers: Any) -> Iterator[tuple[str, 
 @pytest.fixture
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -5,10 +5,6 @@ headless Chromium (Playwright), through the real gateway in front of the real re
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from services.common.db import Database
 from services.common.identity import Role
@@ -27,45 +22,11 @@ from services.receipts import reconciliation
 from services.receipts.reconciliation import camt053_statement, payout_credits
 from tests.conftest import WEBHOOK_SECRET
 from tests.gateway.conftest import make_key, settings_for
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, Served, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI for the browser tests (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed: browser tests skipped", allow_module_level=True)
+require_chromium()
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-class Served:
-    """An ASGI app served by uvicorn on a free port of 127.0.0.1, in a thread of this process."""
-
-    def __init__(self, app: Any) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @dataclass
@@ -159,7 +120,7 @@ def officer_headers() -> dict[str, str]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
