@@ -165,7 +165,36 @@ def payment_client(url: str, tally: Tally, references: list[str], deadline: floa
                     tally.paid.add(payment_id)
 
 
-def guarded(client: Callable[[str, Tally, list[str], float], None], *args: Any) -> None:
+def heavy_invoice(url: str, tally: Tally, number: str, deadline: float, sent: threading.Event) -> None:
+    """One large invoice (seconds of server work): the kill lands while it is being handled, so
+    every round interrupts at least one request for certain, however fast the other clients are."""
+    headers = {**identity("supplier", supplier_id=SUPPLIER_VAT), "Content-Type": "application/xml"}
+    body = sample_invoice(number=number, seller=default_seller(SUPPLIER_VAT), lines=HEAVY_LINES)
+    key = str(uuid.uuid4())
+
+    def on_request(request: httpx.Request) -> None:
+        sent.set()
+
+    with httpx.Client(
+        base_url=url, headers=headers, timeout=60, event_hooks={"request": [on_request]}
+    ) as api:
+        response = retry(
+            tally,
+            deadline,
+            lambda: api.post("/v1/invoices", content=body, headers={"Idempotency-Key": key}),
+            lambda r: r.status_code in (200, 201),
+        )
+    if response is not None:
+        with tally.lock:
+            tally.replayed += response.headers.get("Idempotent-Replayed") == "true"
+            tally.invoices[number] = response.json()["id"]
+            tally.keyed.append(("/v1/invoices", key, body, response.json()["id"]))
+
+
+HEAVY_LINES = 4000
+
+
+def guarded(client: Callable[..., None], *args: Any) -> None:
     """Run one client; anything it did not expect is recorded for the test to report."""
     tally: Tally = args[1]
     try:
@@ -216,6 +245,15 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
             60,
             lambda: f"progress: {dict(tally.answers)} {tally.mismatched}\n{suite.logs()}",
         )
+        sent = threading.Event()
+        heavy = threading.Thread(
+            target=guarded,
+            args=(heavy_invoice, invoicing.url, tally, f"K-{run}-heavy-{round_}", deadline, sent),
+        )
+        heavy.start()
+        threads.append(heavy)
+        assert sent.wait(30), "the large invoice was never sent"
+        time.sleep(0.15)  # the body is on its way or being validated: far from answered
         for proc in (invoicing, payments, receipts):
             proc.kill(signal.SIGKILL)
             kills += 1
@@ -225,6 +263,7 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
     assert not any(thread.is_alive() for thread in threads), f"clients did not finish\n{suite.logs()}"
 
     expected = clients * per_client
+    heavy_invoices = rounds
     officer = identity("officer")
     with httpx.Client(timeout=30) as http:
         wait_until(
@@ -328,12 +367,14 @@ def test_sigkill_in_the_middle_of_requests(suite: Suite) -> None:
         receipts_duplicated=sum(n - 1 for n in receipt_payments.values() if n > 1),
     )
     assert tally.mismatched == []
-    assert replays == Counter({"replayed": 2 * expected}), replays
-    assert len(tally.invoices) == expected and len(tally.payments) == expected and len(tally.paid) == expected
-    assert durable_invoices == expected and durable_payments == expected
+    assert replays == Counter({"replayed": 2 * expected + heavy_invoices}), replays
+    assert len(tally.invoices) == expected + heavy_invoices
+    assert len(tally.payments) == expected and len(tally.paid) == expected
+    assert durable_invoices == expected + heavy_invoices and durable_payments == expected
     assert half_stored == [], half_stored
     assert invoice_numbers == Counter(list(tally.invoices)), "an invoice was stored twice or not at all"
     assert payment_refs == Counter(list(tally.payments)), "a payment was stored twice or not at all"
     assert receipt_payments == Counter(tally.paid), "not exactly one receipt per paid payment"
     assert receipt_numbers == list(range(1, expected + 1)), "receipt numbers have a gap or a repeat"
-    assert sum(tally.answers[k] for k in tally.answers if not k.isdigit()) > 0, "no request was interrupted"
+    interrupted = sum(tally.answers[k] for k in tally.answers if not k.isdigit())
+    assert interrupted >= rounds, f"{interrupted} requests interrupted in {rounds} rounds of kills"
