@@ -8,16 +8,19 @@ endpoint has returned and before the response leaves, or rolls back on any error
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, Uuid, create_engine, event, text
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, Uuid, create_engine, event, exc, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -78,8 +81,10 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=10, max_overflow=20)
     engine = create_engine(url, **kwargs)
+    if not is_sqlite(url):
+        _ping_after_idle(engine)
     if is_sqlite(url):
 
         @event.listens_for(engine, "connect")
@@ -102,6 +107,41 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+# A pooled connection unused for longer than this is checked with a round trip before it is
+# handed out; see _ping_after_idle.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle in the pool for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout, a sizeable share of a
+    short request. A connection that was in use a moment ago is alive; one that waited in the
+    pool may belong to a server that restarted or a firewall that dropped it, and gets the
+    ping. A connection that dies under load anyway fails one statement; SQLAlchemy recognises
+    the disconnect and discards the whole pool, and the next checkouts connect afresh.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return  # new, or back in the pool only a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:  # noqa: BLE001  (any failure: the connection is unusable)
+            # The pool drops this connection and hands out a fresh one instead.
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
+
+
 class Database:
     """An engine and its session factory, owned by an app's lifespan."""
 
@@ -122,16 +162,41 @@ class Database:
         self.engine.dispose()
 
 
-def request_session(request: Request) -> Iterator[Session]:
-    """One session per request: commit when the endpoint succeeded, roll back on any error."""
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _discard(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request: commit when the endpoint succeeded, roll back on any error.
+
+    ``async`` so that opening the session (no I/O: the connection is taken at the first
+    statement) costs no thread-pool hop; only the commit or the rollback, which talk to the
+    database, run in the pool, each in a single hop.
+    """
     database: Database = request.app.state.database
-    with database.sessionmaker() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = database.sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        # Shielded: a request cancelled by a client that went away still hands its connection
+        # back clean.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_discard, session)
+        raise
+    await run_in_threadpool(_commit, session)
 
 
 # scope="function": the commit happens before the response is sent, so a client never sees

@@ -209,7 +209,7 @@ def record_event(
     return event_id
 
 
-def current_outbox(request: Request) -> Outbox:
+async def current_outbox(request: Request) -> Outbox:  # async: no thread-pool hop for a lookup
     outbox: Outbox = request.app.state.outbox
     return outbox
 

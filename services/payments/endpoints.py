@@ -37,17 +37,18 @@ from services.payments.settings import PaymentsSettings
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-def current_provider(request: Request) -> PaymentProvider:
+# async although they never await: FastAPI would run a plain ``def`` dependency in the thread pool.
+async def current_provider(request: Request) -> PaymentProvider:
     provider: PaymentProvider = request.app.state.provider
     return provider
 
 
-def current_limits(request: Request) -> service.Limits:
+async def current_limits(request: Request) -> service.Limits:
     limits: service.Limits = request.app.state.limits
     return limits
 
 
-def current_settings(request: Request) -> PaymentsSettings:
+async def current_settings(request: Request) -> PaymentsSettings:
     settings: PaymentsSettings = request.app.state.settings
     return settings
 

@@ -44,7 +44,7 @@ webhooks = APIRouter(tags=["events"])
 PDF_RETRY_AFTER_SECONDS = 5
 
 
-def _issuing(request: Request) -> service.Issuing:
+async def _issuing(request: Request) -> service.Issuing:  # async: no thread-pool hop
     issuing: service.Issuing = request.app.state.issuing
     return issuing
 
