@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,10 +37,14 @@ def add(session: Session, payment: Payment) -> Payment:
     return payment
 
 
-def by_provider_id(session: Session, provider: str, provider_id: str) -> Payment | None:
-    return session.scalars(
-        select(Payment).where(Payment.provider == provider, Payment.provider_transaction_id == provider_id)
-    ).first()
+def payment_id_by_provider_id(session: Session, provider: str, provider_id: str) -> uuid.UUID | None:
+    """The id of the payment the provider knows as ``provider_id`` (a webhook names it so)."""
+    found: uuid.UUID | None = (
+        session.connection()
+        .execute(_PAYMENT_ID_BY_PROVIDER_ID, {"provider": provider, "provider_id": provider_id})
+        .scalar()
+    )
+    return found
 
 
 def search(
@@ -158,20 +163,64 @@ def open_requests_due_before(session: Session, day: Any, limit: int = 500) -> li
 def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any], returning: Any) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row went in. On PostgreSQL a concurrent
     duplicate waits for the first transaction, then inserts nothing."""
+    statement = _on_conflict_do_nothing(session, table).values(values).returning(returning)
+    return session.execute(statement).first() is not None
+
+
+def _on_conflict_do_nothing(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover  (Tessera runs on PostgreSQL or SQLite only)
-        statement = insert(table).values(values)
-    return session.execute(statement.returning(returning)).first() is not None
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"Tessera runs on PostgreSQL or SQLite, not {dialect}")  # pragma: no cover
+
+
+# The statements below run on every payment creation and every provider webhook. They are built
+# once with bound parameters and executed on the session's connection as plain Core statements:
+# building a statement, computing its cache key and the ORM's bulk-update bookkeeping cost more
+# CPU than the round trip itself. None of them touches an object the session holds.
+_idempotency: Any = IdempotencyRecord.__table__
+_provider_events: Any = ProviderEvent.__table__
+_payments: Any = Payment.__table__
+_STORE_RESPONSE = (
+    update(_idempotency)
+    .where(
+        _idempotency.c.caller == bindparam("w_caller"),
+        _idempotency.c.operation == bindparam("w_operation"),
+        _idempotency.c.key == bindparam("w_key"),
+    )
+    .values(status_code=bindparam("status_code"), response=bindparam("response"))
+)
+_MARK_EVENT = (
+    update(_provider_events)
+    .where(_provider_events.c.id == bindparam("row_id"))
+    .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
+)
+_PAYMENT_ID_BY_PROVIDER_ID = select(_payments.c.id).where(
+    _payments.c.provider == bindparam("provider"),
+    _payments.c.provider_transaction_id == bindparam("provider_id"),
+)
+
+
+@functools.cache
+def _insert_once(dialect: str, table: Any, columns: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id of ``columns``, built once per dialect."""
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return insert_(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _execute_insert_once(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    connection = session.connection()
+    statement = _insert_once(connection.dialect.name, table, tuple(values))
+    row = connection.execute(statement, values).first()
+    return None if row is None else int(row[0])
 
 
 def claim_idempotency(
     session: Session, *, caller: str, operation: str, key: str, fingerprint: str, now: datetime
 ) -> bool:
-    table: Any = IdempotencyRecord.__table__
     values = {
         "caller": caller,
         "operation": operation,
@@ -181,7 +230,7 @@ def claim_idempotency(
         "response": {},
         "created_at": now,
     }
-    return _insert_ignoring_duplicates(session, table, values, table.c.id)
+    return _execute_insert_once(session, _idempotency, values) is not None
 
 
 def idempotency_record(
@@ -199,14 +248,15 @@ def idempotency_record(
 def store_idempotent_response(
     session: Session, *, caller: str, operation: str, key: str, status_code: int, response: dict[str, Any]
 ) -> None:
-    session.execute(
-        update(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.caller == caller,
-            IdempotencyRecord.operation == operation,
-            IdempotencyRecord.key == key,
-        )
-        .values(status_code=status_code, response=response)
+    session.connection().execute(
+        _STORE_RESPONSE,
+        {
+            "w_caller": caller,
+            "w_operation": operation,
+            "w_key": key,
+            "status_code": status_code,
+            "response": response,
+        },
     )
 
 
@@ -214,7 +264,6 @@ def store_provider_event(
     session: Session, *, provider: str, event_id: str, type_: str, payload: dict[str, Any], now: datetime
 ) -> int | None:
     """The stored row's id, or None when this event id was already stored (a redelivery)."""
-    table: Any = ProviderEvent.__table__
     values = {
         "provider": provider,
         "event_id": event_id,
@@ -222,13 +271,7 @@ def store_provider_event(
         "payload": payload,
         "received_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    row = session.execute(statement.returning(table.c.id)).first()
-    return None if row is None else int(row[0])
+    return _execute_insert_once(session, _provider_events, values)
 
 
 def add_balance_transaction(session: Session, values: dict[str, Any]) -> bool:
@@ -258,9 +301,7 @@ def mark_payout(session: Session, *, provider: str, transaction_ids: list[str], 
 
 
 def mark_provider_event(session: Session, row_id: int, *, outcome: str, now: datetime) -> None:
-    session.execute(
-        update(ProviderEvent).where(ProviderEvent.id == row_id).values(processed_at=now, outcome=outcome)
-    )
+    session.connection().execute(_MARK_EVENT, {"row_id": row_id, "processed_at": now, "outcome": outcome})
 
 
 def unfinished_for_request(

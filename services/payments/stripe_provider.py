@@ -10,6 +10,7 @@ event cannot undo a settled payment (https://docs.stripe.com/webhooks#event-orde
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -207,13 +208,22 @@ class StripeProvider:
         last: Exception | None = None
         for secret in self.webhook_secrets:
             try:
-                event = stripe.Webhook.construct_event(body, signature, secret, tolerance=TOLERANCE_SECONDS)
+                # The SDK checks the signature and the timestamp; the body is then read as plain
+                # JSON once (``construct_event`` would also build an SDK object tree from it,
+                # which this service turns straight back into a dict).
+                stripe.WebhookSignature.verify_header(body, signature, secret, tolerance=TOLERANCE_SECONDS)
             except stripe.SignatureVerificationError as error:
                 last = error
                 continue
+            except ValueError as error:  # a body that is not UTF-8
+                raise ProviderSignatureInvalid(f"The webhook body is not a Stripe event: {error}") from error
+            try:
+                event = json.loads(body)
             except ValueError as error:
                 raise ProviderSignatureInvalid(f"The webhook body is not a Stripe event: {error}") from error
-            return _plain(event)
+            if not isinstance(event, dict):
+                raise ProviderSignatureInvalid("The webhook body is not a Stripe event: not a JSON object")
+            return event
         raise ProviderSignatureInvalid(f"No configured Stripe webhook secret verifies this delivery ({last})")
 
 
@@ -249,10 +259,10 @@ def receive_webhook(
 def _process_payment_intent(
     session: Session, *, provider: StripeProvider, intent_id: str, outbox: Outbox
 ) -> str:
-    payment = repository.by_provider_id(session, provider.name, intent_id)
-    if payment is None:
+    payment_id = repository.payment_id_by_provider_id(session, provider.name, intent_id)
+    if payment_id is None:
         return "unknown_payment"
-    payment = service.get_payment(session, payment_id=payment.id, for_update=True)
+    payment = service.get_payment(session, payment_id=payment_id, for_update=True)
     if payment.state not in UNFINISHED:
         return "already_finished"
     outcome = provider.lookup(intent_id)

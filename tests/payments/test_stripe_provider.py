@@ -68,3 +68,40 @@ def test_a_pending_refund_is_settled_by_stripes_refund_event(session: Session) -
         session.scalars(select(OUTBOX_TABLES.events.c.type).order_by(OUTBOX_TABLES.events.c.sequence))
     )
     assert kinds == ["payment.succeeded", "payment.refunded"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'\xff\xfe{"id": "evt_1"}', b"[1, 2]", b"{not json", b'"text"'],
+    ids=["not-utf8", "array", "not-json", "string"],
+)
+def test_a_correctly_signed_body_that_is_not_an_event_object_is_refused(body: bytes) -> None:
+    from services.payments.errors import ProviderSignatureInvalid
+    from tests.payments.test_contract import stripe_signature
+
+    provider = stripe_provider.StripeProvider.build(
+        secret_key="sk_test_x",
+        api_base="http://127.0.0.1:9",
+        public_url="http://payments.test",
+        publishable_key="pk_test_x",
+        js_url="http://127.0.0.1:9/js.stripe.com/v3/",
+        webhook_secrets=["whsec_one"],
+    )
+    with pytest.raises(ProviderSignatureInvalid, match="not a Stripe event"):
+        provider.verify(body, stripe_signature(body, "whsec_one"))
+
+
+def test_a_signed_event_is_read_as_plain_json() -> None:
+    from tests.payments.test_contract import stripe_event, stripe_signature
+
+    provider = stripe_provider.StripeProvider.build(
+        secret_key="sk_test_x",
+        api_base="http://127.0.0.1:9",
+        public_url="http://payments.test",
+        publishable_key="pk_test_x",
+        js_url="http://127.0.0.1:9/js.stripe.com/v3/",
+        webhook_secrets=["whsec_old", "whsec_new"],
+    )
+    body = stripe_event("payment_intent.succeeded", "pi_123")
+    event = provider.verify(body, stripe_signature(body, "whsec_new"))
+    assert type(event) is dict and event["data"]["object"]["id"] == "pi_123"
