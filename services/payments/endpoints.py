@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.bounds import Moment
-from services.common.db import SessionDep
+from services.common.db import SessionDep, SessionRoute
 from services.common.identity import ServiceOrOfficerDep
 from services.common.outbox import OutboxDep
 from services.common.webhooks import RawBodyDep
@@ -68,9 +68,9 @@ IdempotencyKey = Annotated[
 Page = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")]
 DisplaySize = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 
-api = APIRouter(prefix="/v1/payments", tags=["payments"])
-requests_api = APIRouter(prefix="/v1/payment-requests", tags=["payment requests"])
-provider_webhooks = APIRouter(tags=["provider webhooks"])
+api = APIRouter(prefix="/v1/payments", tags=["payments"], route_class=SessionRoute)
+requests_api = APIRouter(prefix="/v1/payment-requests", tags=["payment requests"], route_class=SessionRoute)
+provider_webhooks = APIRouter(tags=["provider webhooks"], route_class=SessionRoute)
 
 
 def _json(status: int, body: dict[str, Any], *, replayed: bool, location: str | None = None) -> JSONResponse:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from services.common.db import SessionDep, utcnow
+from services.common.db import SessionDep, SessionRoute, utcnow
 from services.common.errors import NotFound, TesseraError
 from services.common.outbox import Outbox, OutboxDep
 from services.payments import i18n, references, service
@@ -51,7 +51,7 @@ _ENV = Environment(
 )
 _STRIPE_JS = resources.files("services.payments").joinpath("templates/stripe-card.js").read_text("utf-8")
 
-pages = APIRouter(prefix="/pay", tags=["citizen pages"], include_in_schema=False)
+pages = APIRouter(prefix="/pay", tags=["citizen pages"], include_in_schema=False, route_class=SessionRoute)
 
 
 def page_language(request: Request, fallback: str | None = None) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.common.bounds import MAX_OFFSET
-from services.common.db import Database, SessionDep
+from services.common.db import Database, SessionDep, SessionRoute
 from services.common.identity import OfficerDep
 from services.common.languages import choose_language
 from services.common.webhooks import SIGNATURE_HEADER, RawBodyDep, receive
@@ -36,10 +36,10 @@ from services.receipts.schemas import (
 )
 from services.receipts.statements import MAX_STATEMENT_BYTES
 
-api = APIRouter(prefix="/v1/receipts", tags=["receipts"])
-reconciliation_api = APIRouter(prefix="/v1/reconciliation", tags=["reconciliation"])
-pages = APIRouter(tags=["pages"], include_in_schema=False)
-webhooks = APIRouter(tags=["events"])
+api = APIRouter(prefix="/v1/receipts", tags=["receipts"], route_class=SessionRoute)
+reconciliation_api = APIRouter(prefix="/v1/reconciliation", tags=["reconciliation"], route_class=SessionRoute)
+pages = APIRouter(tags=["pages"], include_in_schema=False, route_class=SessionRoute)
+webhooks = APIRouter(tags=["events"], route_class=SessionRoute)
 
 PDF_RETRY_AFTER_SECONDS = 5
 

@@ -3,16 +3,20 @@ does not commit the outer transaction, and a rollback undoes everything since BE
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from services.common import db
-from services.common.db import build_engine
+from services.common.db import Database, SessionDep, SessionRoute, build_engine
 from tests.dbtools import (
     admin_url,
     create_postgres_database,
@@ -101,3 +105,69 @@ def test_a_connection_back_in_the_pool_a_moment_ago_is_used_without_a_ping(postg
         _backend_pid(engine)
     assert _backend_pid(engine) != first
     engine.dispose()
+
+
+def _session_app(tmp_path: Path) -> tuple[FastAPI, Database, list[tuple[str, int]]]:
+    """An app with one table and routes on SessionRoute, recording which thread did what."""
+    database = Database(f"sqlite:///{tmp_path / 'routes.db'}")
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body TEXT NOT NULL)"))
+    seen: list[tuple[str, int]] = []
+    event.listen(
+        database.sessionmaker, "after_commit", lambda session: seen.append(("commit", threading.get_ident()))
+    )
+    router = APIRouter(route_class=SessionRoute)
+
+    @router.post("/notes")
+    def add(body: str, session: SessionDep) -> dict[str, str]:
+        seen.append(("endpoint", threading.get_ident()))
+        session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+        if body == "boom":
+            raise RuntimeError("the endpoint failed after writing")
+        return {"stored": body}
+
+    @router.post("/async-notes")
+    async def add_async(body: str, session: SessionDep) -> dict[str, str]:
+        session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+        return {"stored": body}
+
+    app = FastAPI()
+    app.state.database = database
+    app.include_router(router)
+    return app, database, seen
+
+
+def _notes(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return list(connection.execute(text("SELECT body FROM notes ORDER BY body")).scalars())
+
+
+def test_a_plain_endpoint_on_a_session_route_commits_in_its_own_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, database, seen = _session_app(tmp_path)
+    extra_hops: list[str] = []
+    hop = db.run_in_threadpool  # type: ignore[attr-defined]
+
+    async def counted(function: Any, *args: Any) -> Any:
+        extra_hops.append(function.__name__)
+        return await hop(function, *args)
+
+    monkeypatch.setattr(db, "run_in_threadpool", counted)
+    with TestClient(app) as client:
+        assert client.post("/notes", params={"body": "kept"}).json() == {"stored": "kept"}
+        assert extra_hops == []  # committed in the endpoint's thread, not in a hop of its own
+        assert seen[0][0] == "endpoint" and seen[1] == ("commit", seen[0][1])
+        assert client.post("/async-notes", params={"body": "kept too"}).status_code == 200
+        assert extra_hops == ["_commit"]  # an async endpoint's session commits in one hop
+    assert _notes(database) == ["kept", "kept too"]
+    database.dispose()
+
+
+def test_an_endpoint_on_a_session_route_that_fails_stores_nothing(tmp_path: Path) -> None:
+    app, database, seen = _session_app(tmp_path)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/notes", params={"body": "boom"}).status_code == 500
+    assert _notes(database) == []
+    assert [what for what, _ in seen] == ["endpoint"]
+    database.dispose()
