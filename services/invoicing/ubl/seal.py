@@ -15,8 +15,14 @@ A sealed invoice still passes the UBL 2.1 XSD and every fatal EN 16931 rule; the
 itself raises the warning UBL-CR-001 ("A UBL invoice should not include extensions"), which is
 expected for the archive copy and only for it: the supplier's original bytes are kept unchanged.
 
-:class:`Sealer` loads the key once: signxml re-parses and checks a PEM key on every call (about
-30 ms for RSA-2048), a loaded key object signs in about 1-2 ms.
+:class:`Sealer` writes the signature itself with lxml and ``cryptography`` rather than through
+signxml's signer, which serialises and re-parses the whole document twice per call and builds
+its namespaces and certificate digests anew each time: the key, the certificate's digest, its
+issuer and its base64 form are prepared once, and the document is canonicalised once (a 20-line
+invoice: 4.5 ms with signxml's signer, 2.2 ms here, of which the RSA-2048 signature is 1.1 ms).
+The result is checked by :func:`verify_seal` (signxml's verifier) like any other signature. A
+caller that parsed the document already (submission validates it first) hands its tree over
+instead of the bytes being parsed again.
 
 :func:`verify_seal` never raises on bad input; it answers with a :class:`SealVerification`
 whose ``status`` is one of :class:`SealStatus`. It accepts a signature only at the UBL location
@@ -40,6 +46,7 @@ import binascii
 import datetime as dt
 import hashlib
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +56,8 @@ from typing import Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
@@ -61,7 +69,7 @@ from signxml.algorithms import (
 )
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidSignature, SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
-from signxml.xades.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from services.invoicing.ubl.ns import NS, Element, qname
 from services.invoicing.validation.parser import (
@@ -83,6 +91,13 @@ SIGNATURE_PATH: Final = (
 )
 _SIGNATURE = qname("ds:Signature")
 _ENVELOPED = SignatureConstructionMethod.enveloped.value
+# What the seal declares; the verifier (signxml) reads CANONICAL_XML_1_1 with lxml's inclusive
+# canonicaliser, without comments, which is what :func:`_canonical` computes here.
+_C14N: Final = CanonicalizationMethod.CANONICAL_XML_1_1.value
+_SHA256: Final = DigestAlgorithm.SHA256.value
+# XAdES 1.3.2, 6.3.1: the reference to the signed properties carries this Type.
+_SIGNED_PROPERTIES_TYPE: Final = "http://uri.etsi.org/01903#SignedProperties"
+_PAYLOAD_DESCRIPTION: Final = "The UBL 2.1 document this signature is enveloped in"
 _C14N_ALGORITHMS: Final = frozenset(method.value for method in CanonicalizationMethod)
 _SIGNATURE_METHODS: Final = frozenset(
     {
@@ -148,40 +163,46 @@ def _is_development(certificate: x509.Certificate) -> bool:
     return any(name.value == DEVELOPMENT_COMMON_NAME for name in names)
 
 
-class _UblXadesSigner(XAdESSigner):
-    """signxml's XAdES signer writing what UBL 2.1's XAdES 1.3.2 schema accepts.
+def _canonical(el: Element) -> bytes:
+    """Inclusive canonical XML of ``el`` where it stands (in-scope namespaces included), without
+    comments: how the verifier canonicalises each reference and the signed information."""
+    return etree.tostring(el, method="c14n", exclusive=False, with_comments=False)
 
-    ``SigningCertificate`` (v1) instead of ``SigningCertificateV2``, with a SHA-256 digest, and
-    the signing time Tessera chose (so the sealed document and its record agree).
-    """
 
-    def __init__(self, signing_time: dt.datetime, **signer_args: Any) -> None:
-        super().__init__(**signer_args)
-        self._signing_time = signing_time
+def _digest(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
-    def add_signing_time(  # type: ignore[no-untyped-def]
-        self, signed_signature_properties, sig_root, signing_settings
-    ) -> None:
-        element = etree.SubElement(signed_signature_properties, qname("xades:SigningTime"))
-        element.text = self._signing_time.isoformat(timespec="seconds")
 
-    def add_signing_certificate(  # type: ignore[no-untyped-def]
-        self, signed_signature_properties, sig_root, signing_settings
-    ) -> None:
-        signing_certificate = etree.SubElement(signed_signature_properties, qname("xades:SigningCertificate"))
-        for certificate in signing_settings.cert_chain:
-            cert = etree.SubElement(signing_certificate, qname("xades:Cert"))
-            digest = etree.SubElement(cert, qname("xades:CertDigest"))
-            etree.SubElement(digest, qname("ds:DigestMethod"), Algorithm=DigestAlgorithm.SHA256.value)
-            value = etree.SubElement(digest, qname("ds:DigestValue"))
-            value.text = base64.b64encode(certificate.fingerprint(hashes.SHA256())).decode()
-            issuer_serial = etree.SubElement(cert, qname("xades:IssuerSerial"))
-            etree.SubElement(
-                issuer_serial, qname("ds:X509IssuerName")
-            ).text = certificate.issuer.rfc4514_string()
-            etree.SubElement(issuer_serial, qname("ds:X509SerialNumber")).text = str(
-                certificate.serial_number
-            )
+def _reference(signed_info: Element, uri: str, digest: str, **attributes: str) -> Element:
+    reference = etree.SubElement(signed_info, qname("ds:Reference"), {"URI": uri, **attributes})
+    etree.SubElement(reference, qname("ds:DigestMethod"), Algorithm=_SHA256)
+    etree.SubElement(reference, qname("ds:DigestValue")).text = digest
+    return reference
+
+
+def _pem_body(certificate: x509.Certificate) -> str:
+    """The certificate as X509Certificate text: its DER in base64, in PEM's 64-character lines."""
+    encoded = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+    return "\n".join(encoded[i : i + 64] for i in range(0, len(encoded), 64)) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class _CertificateFacts:
+    """What every seal writes about one certificate of the chain, prepared once per sealer."""
+
+    pem_body: str
+    sha256: str  # base64, for XAdES CertDigest
+    issuer: str
+    serial: str
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> _CertificateFacts:
+        return cls(
+            pem_body=_pem_body(certificate),
+            sha256=base64.b64encode(certificate.fingerprint(hashes.SHA256())).decode(),
+            issuer=certificate.issuer.rfc4514_string(),
+            serial=str(certificate.serial_number),
+        )
 
 
 def _signature_method(key: PrivateKey) -> SignatureMethod:
@@ -225,6 +246,9 @@ class Sealer:
         self.chain: tuple[x509.Certificate, ...] = (certificate, *chain)
         self.is_development = development or _is_development(certificate)
         self._method = _signature_method(key)
+        self._chain_facts = tuple(_CertificateFacts.of(c) for c in self.chain)
+        self._subject = certificate.subject.rfc4514_string()
+        self._fingerprint = fingerprint(certificate)
 
     @classmethod
     def from_pem_files(cls, key_path: Path, certificate_path: Path, password: bytes | None = None) -> Sealer:
@@ -264,18 +288,22 @@ class Sealer:
         sealer.is_development = True
         return sealer
 
-    def seal(self, original: bytes, *, now: dt.datetime | None = None) -> SealedDocument:
-        """Seal a copy of ``original``; raise :class:`NotSealable` if it is not a UBL invoice."""
+    def seal(
+        self, original: bytes, *, now: dt.datetime | None = None, parsed: Element | None = None
+    ) -> SealedDocument:
+        """Seal a copy of ``original``; raise :class:`NotSealable` if it is not a UBL invoice.
+
+        ``parsed`` is the root of ``original`` as :func:`~services.invoicing.validation.parser.parse`
+        read it, when the caller has it already: it becomes the sealed copy (changed in place), so
+        the caller must be done with it.
+        """
         try:
-            root = parse(original)
+            root = parse(original) if parsed is None else parsed
             document_type(root)
         except (XmlRejected, WrongDocumentType) as error:
             raise NotSealable(f"cannot seal this document: {error}") from None
         if any(root.get(name) is not None for name in _ID_ATTRIBUTES):
             raise NotSealable("cannot seal this document: its root element carries an Id attribute")
-        if root.find(".//ds:Signature[@Id='placeholder']", NS) is not None:
-            raise NotSealable("cannot seal this document: it holds a ds:Signature with the Id 'placeholder'")
-        _drop_comments_and_instructions(root)
         signing_time = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
         if not self.certificate.not_valid_before_utc <= signing_time <= self.certificate.not_valid_after_utc:
             raise SealKeyError(
@@ -283,24 +311,108 @@ class Sealer:
                 f"{self.certificate.not_valid_before_utc.isoformat()} to "
                 f"{self.certificate.not_valid_after_utc.isoformat()})"
             )
-        _add_signature_placeholder(root)
-        signer = _UblXadesSigner(
-            signing_time,
-            method=SignatureConstructionMethod.enveloped,
-            signature_algorithm=self._method,
-            digest_algorithm=DigestAlgorithm.SHA256,
-        )
-        signed = signer.sign(root, key=self._key, cert=list(self.chain), always_add_key_value=False)
-        sealed = etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
+        _drop_comments_and_instructions(root)
+        self._sign(root, _signature_information(root), signing_time)
+        sealed = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
         return SealedDocument(
             sealed=sealed,
             original_sha256=hashlib.sha256(original).hexdigest(),
             sealed_sha256=hashlib.sha256(sealed).hexdigest(),
             signed_at=signing_time,
-            certificate_subject=self.certificate.subject.rfc4514_string(),
-            certificate_sha256=fingerprint(self.certificate),
+            certificate_subject=self._subject,
+            certificate_sha256=self._fingerprint,
             development=self.is_development,
         )
+
+    def _sign(self, root: Element, information: Element, signing_time: dt.datetime) -> None:
+        """Append the enveloped XAdES-BES ``ds:Signature`` to ``information`` (XML-DSig 1.1, 3.1).
+
+        The whole-document digest is taken before the signature exists, which is the document the
+        enveloped-signature transform gives back once the signature is removed again.
+        """
+        document_digest = _digest(_canonical(root))
+        token = secrets.token_hex(8)
+        signature_id = f"tessera-seal-{token}"
+        reference_id = f"{signature_id}-document"
+        key_info_id = f"{signature_id}-key"
+        properties_id = f"{signature_id}-signed-properties"
+
+        signature = etree.SubElement(information, _SIGNATURE, Id=signature_id, nsmap={"ds": NS["ds"]})
+        signed_info = etree.SubElement(signature, qname("ds:SignedInfo"))
+        etree.SubElement(signed_info, qname("ds:CanonicalizationMethod"), Algorithm=_C14N)
+        etree.SubElement(signed_info, qname("ds:SignatureMethod"), Algorithm=self._method.value)
+        whole = _reference(signed_info, "", document_digest, Id=reference_id)
+        transforms = etree.Element(qname("ds:Transforms"))
+        etree.SubElement(transforms, qname("ds:Transform"), Algorithm=_ENVELOPED)
+        etree.SubElement(transforms, qname("ds:Transform"), Algorithm=_C14N)
+        whole.insert(0, transforms)
+        value = etree.SubElement(signature, qname("ds:SignatureValue"))
+
+        key_info = etree.SubElement(signature, qname("ds:KeyInfo"), Id=key_info_id)
+        x509_data = etree.SubElement(key_info, qname("ds:X509Data"))
+        for facts in self._chain_facts:
+            etree.SubElement(x509_data, qname("ds:X509Certificate")).text = facts.pem_body
+
+        signed_properties = self._signed_properties(
+            etree.SubElement(signature, qname("ds:Object")),
+            target=signature_id,
+            properties_id=properties_id,
+            reference_id=reference_id,
+            signing_time=signing_time,
+        )
+        _reference(
+            signed_info,
+            f"#{properties_id}",
+            _digest(_canonical(signed_properties)),
+            Type=_SIGNED_PROPERTIES_TYPE,
+        )
+        _reference(signed_info, f"#{key_info_id}", _digest(_canonical(key_info)))
+        value.text = base64.b64encode(self._signature_value(_canonical(signed_info))).decode()
+
+    def _signed_properties(
+        self,
+        holder: Element,
+        *,
+        target: str,
+        properties_id: str,
+        reference_id: str,
+        signing_time: dt.datetime,
+    ) -> Element:
+        """XAdES 1.3.2 qualifying properties. ``SigningCertificate`` (v1) with SHA-256 digests:
+        UBL 2.1 ships the 1.3.2 schema, in which ``SigningCertificateV2`` does not exist."""
+        qualifying = etree.SubElement(
+            holder, qname("xades:QualifyingProperties"), Target=f"#{target}", nsmap={"xades": NS["xades"]}
+        )
+        properties = etree.SubElement(qualifying, qname("xades:SignedProperties"), Id=properties_id)
+        signature_properties = etree.SubElement(properties, qname("xades:SignedSignatureProperties"))
+        etree.SubElement(signature_properties, qname("xades:SigningTime")).text = signing_time.isoformat(
+            timespec="seconds"
+        )
+        signing_certificate = etree.SubElement(signature_properties, qname("xades:SigningCertificate"))
+        for facts in self._chain_facts:
+            cert = etree.SubElement(signing_certificate, qname("xades:Cert"))
+            digest = etree.SubElement(cert, qname("xades:CertDigest"))
+            etree.SubElement(digest, qname("ds:DigestMethod"), Algorithm=_SHA256)
+            etree.SubElement(digest, qname("ds:DigestValue")).text = facts.sha256
+            issuer_serial = etree.SubElement(cert, qname("xades:IssuerSerial"))
+            etree.SubElement(issuer_serial, qname("ds:X509IssuerName")).text = facts.issuer
+            etree.SubElement(issuer_serial, qname("ds:X509SerialNumber")).text = facts.serial
+        data_objects = etree.SubElement(properties, qname("xades:SignedDataObjectProperties"))
+        data_format = etree.SubElement(
+            data_objects, qname("xades:DataObjectFormat"), ObjectReference=f"#{reference_id}"
+        )
+        etree.SubElement(data_format, qname("xades:Description")).text = _PAYLOAD_DESCRIPTION
+        etree.SubElement(data_format, qname("xades:MimeType")).text = "text/xml"
+        return properties
+
+    def _signature_value(self, signed_info: bytes) -> bytes:
+        key = self._key
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(signed_info, padding.PKCS1v15(), hashes.SHA256())
+        # XML-DSig 1.1, 6.4.3: an ECDSA SignatureValue is r and s as two fixed-size integers.
+        r, s = decode_dss_signature(key.sign(signed_info, ec.ECDSA(hashes.SHA256())))
+        size = (key.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -379,8 +491,8 @@ def _drop_comments_and_instructions(root: Element) -> None:
         parent.remove(node)
 
 
-def _add_signature_placeholder(root: Element) -> None:
-    """Put ``<ds:Signature Id="placeholder"/>`` at UBL's signature location (signxml fills it in)."""
+def _signature_information(root: Element) -> Element:
+    """A new ``sac:SignatureInformation`` at UBL's signature location, for the seal to go in."""
     extensions = root.find("ext:UBLExtensions", NS)
     if extensions is None:
         # UBLExtensions is the first child of every UBL document (UBL 2.1 XSD).
@@ -395,7 +507,7 @@ def _add_signature_placeholder(root: Element) -> None:
     )
     information = etree.SubElement(signatures, qname("sac:SignatureInformation"))
     etree.SubElement(information, qname("cbc:ID")).text = SEAL_SIGNATURE_ID
-    etree.SubElement(information, _SIGNATURE, Id="placeholder", nsmap={"ds": NS["ds"]})
+    return information
 
 
 class SealStatus(StrEnum):

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
+from signxml.xades.xades import XAdESSigner
 
 from services.invoicing.ubl.facts import read_facts
 from services.invoicing.ubl.ns import NS, qname
@@ -24,7 +25,6 @@ from services.invoicing.ubl.seal import (
     Sealer,
     SealKeyError,
     SealStatus,
-    _UblXadesSigner,
     development_paths,
     verify_seal,
 )
@@ -161,17 +161,47 @@ def test_signxml_default_signing_certificate_v2_would_fail_the_ubl_xsd(sealer: S
 
 
 def test_the_key_is_loaded_once_not_on_every_seal(sealer: Sealer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import signxml.signer
-
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the seal key was parsed again")
 
-    monkeypatch.setattr(signxml.signer, "load_pem_private_key", refuse)
+    for loader in ("load_pem_private_key", "load_der_private_key"):
+        monkeypatch.setattr(serialization, loader, refuse)
     original = SERVICES_INVOICE.read_bytes()
     started = time.perf_counter()
     for _ in range(5):
-        sealer.seal(original, now=NOW)
+        assert verify_seal(sealer.seal(original, now=NOW).sealed, trusted_certs=[sealer.certificate]).intact
     assert (time.perf_counter() - started) / 5 < 1.0
+
+
+def test_sealing_the_tree_already_parsed_seals_the_same_content(sealer: Sealer) -> None:
+    """Submission hands over the tree it validated; the seal covers what sealing the bytes would."""
+    original = SERVICES_INVOICE.read_bytes()
+    from_bytes = sealer.seal(original, now=NOW)
+    from_tree = sealer.seal(original, now=NOW, parsed=parse(original))
+    assert from_tree.original_sha256 == from_bytes.original_sha256
+    first = verify_seal(from_bytes.sealed, trusted_certs=[sealer.certificate])
+    second = verify_seal(from_tree.sealed, trusted_certs=[sealer.certificate])
+    assert first.intact and second.intact, (first.message, second.message)
+    assert second.signed_content == first.signed_content
+    # Each seal has its own identifiers, so two seals of one document never share a reference target.
+    assert from_tree.sealed != from_bytes.sealed
+
+
+def test_each_reference_is_bound_to_what_it_names(sealer: Sealer, sealed: bytes) -> None:
+    """The signed properties and the key info are covered by their own digests: changing the
+    certificate digest the properties announce, or dropping the certificate, is not intact."""
+    root = _tree(sealed)
+    digest = root.find(".//xades:CertDigest/ds:DigestValue", NS)
+    assert digest is not None
+    digest.text = base64.b64encode(b"\0" * 32).decode()
+    assert verify_seal(_bytes(root), trusted_certs=[sealer.certificate]).status is SealStatus.ALTERED
+
+    root = _tree(sealed)
+    key_info = root.find(".//ds:KeyInfo", NS)
+    assert key_info is not None and key_info.get("Id")
+    key_info.set("Id", "elsewhere")
+    verdict = verify_seal(_bytes(root), trusted_certs=[sealer.certificate])
+    assert verdict.status is SealStatus.INVALID, verdict.message
 
 
 def test_a_supplier_signature_is_kept_and_the_seal_added_after_it(
@@ -416,8 +446,7 @@ def test_a_trusted_signature_over_part_of_the_document_is_invalid(sealer: Sealer
     )
     etree.SubElement(information, qname("ds:Signature"), Id="placeholder")
     root.insert(0, extensions)
-    signer = _UblXadesSigner(NOW)
-    signed = signer.sign(
+    signed = XAdESSigner().sign(
         root,
         key=sealer._key,
         cert=list(sealer.chain),
