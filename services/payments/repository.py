@@ -261,15 +261,25 @@ def store_idempotent_response(
 
 
 def store_provider_event(
-    session: Session, *, provider: str, event_id: str, type_: str, payload: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    provider: str,
+    event_id: str,
+    type_: str,
+    payload: dict[str, Any],
+    now: datetime,
+    outcome: str | None = None,
 ) -> int | None:
-    """The stored row's id, or None when this event id was already stored (a redelivery)."""
+    """The stored row's id, or None when this event id was already stored (a redelivery).
+    With an ``outcome`` the event is stored as processed already."""
     values = {
         "provider": provider,
         "event_id": event_id,
         "type": type_,
         "payload": payload,
         "received_at": now,
+        "processed_at": None if outcome is None else now,
+        "outcome": outcome,
     }
     return _execute_insert_once(session, _provider_events, values)
 

@@ -230,38 +230,54 @@ class StripeProvider:
 def receive_webhook(
     session: Session, *, provider: StripeProvider, body: bytes, signature: str | None, outbox: Outbox
 ) -> str:
-    """Verify, store once, then process a Stripe event; returns what happened (for the log)."""
+    """Verify, store once, then process a Stripe event; returns what happened (for the log).
+
+    Most events Stripe sends change nothing here: types Tessera does not act on, and payment
+    events about intents it did not create. Their outcome is known before storing, so they are
+    stored already marked processed, in one statement.
+    """
     event = provider.verify(body, signature)
     event_id, event_type = str(event.get("id") or ""), str(event.get("type") or "")
     if not event_id or not event_type:
         raise ProviderSignatureInvalid("The verified body lacks an event id or type")
     now = utcnow()
+    obj = (event.get("data") or {}).get("object") or {}
+    payment_id = None
+    if event_type in PAYMENT_INTENT_EVENTS:
+        payment_id = repository.payment_id_by_provider_id(session, provider.name, str(obj.get("id")))
+        settled_already = "unknown_payment" if payment_id is None else None
+    elif event_type in REFUND_EVENTS or event_type in PAYOUT_EVENTS:
+        settled_already = None
+    else:
+        settled_already = "ignored"
     row = repository.store_provider_event(
-        session, provider=provider.name, event_id=event_id, type_=event_type, payload=event, now=now
+        session,
+        provider=provider.name,
+        event_id=event_id,
+        type_=event_type,
+        payload=event,
+        now=now,
+        outcome=settled_already,
     )
     if row is None:
         return "duplicate"
-    obj = (event.get("data") or {}).get("object") or {}
-    if event_type in PAYMENT_INTENT_EVENTS:
+    if settled_already is not None:
+        return settled_already
+    if payment_id is not None:
         outcome = _process_payment_intent(
-            session, provider=provider, intent_id=str(obj.get("id")), outbox=outbox
+            session, provider=provider, payment_id=payment_id, intent_id=str(obj.get("id")), outbox=outbox
         )
     elif event_type in REFUND_EVENTS:
         outcome = _process_refund(session, obj=obj, outbox=outbox)
-    elif event_type in PAYOUT_EVENTS:
-        outcome = _process_payout(session, provider=provider, payout_id=str(obj.get("id")))
     else:
-        outcome = "ignored"
+        outcome = _process_payout(session, provider=provider, payout_id=str(obj.get("id")))
     repository.mark_provider_event(session, row, outcome=outcome, now=now)
     return outcome
 
 
 def _process_payment_intent(
-    session: Session, *, provider: StripeProvider, intent_id: str, outbox: Outbox
+    session: Session, *, provider: StripeProvider, payment_id: uuid.UUID, intent_id: str, outbox: Outbox
 ) -> str:
-    payment_id = repository.payment_id_by_provider_id(session, provider.name, intent_id)
-    if payment_id is None:
-        return "unknown_payment"
     payment = service.get_payment(session, payment_id=payment_id, for_update=True)
     if payment.state not in UNFINISHED:
         return "already_finished"

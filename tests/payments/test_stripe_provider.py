@@ -79,14 +79,7 @@ def test_a_correctly_signed_body_that_is_not_an_event_object_is_refused(body: by
     from services.payments.errors import ProviderSignatureInvalid
     from tests.payments.test_contract import stripe_signature
 
-    provider = stripe_provider.StripeProvider.build(
-        secret_key="sk_test_x",
-        api_base="http://127.0.0.1:9",
-        public_url="http://payments.test",
-        publishable_key="pk_test_x",
-        js_url="http://127.0.0.1:9/js.stripe.com/v3/",
-        webhook_secrets=["whsec_one"],
-    )
+    provider = offline_provider("whsec_one")
     with pytest.raises(ProviderSignatureInvalid, match="not a Stripe event"):
         provider.verify(body, stripe_signature(body, "whsec_one"))
 
@@ -94,14 +87,39 @@ def test_a_correctly_signed_body_that_is_not_an_event_object_is_refused(body: by
 def test_a_signed_event_is_read_as_plain_json() -> None:
     from tests.payments.test_contract import stripe_event, stripe_signature
 
-    provider = stripe_provider.StripeProvider.build(
+    provider = offline_provider("whsec_old", "whsec_new")
+    body = stripe_event("payment_intent.succeeded", "pi_123")
+    event = provider.verify(body, stripe_signature(body, "whsec_new"))
+    assert type(event) is dict and event["data"]["object"]["id"] == "pi_123"
+
+
+def offline_provider(*secrets: str) -> stripe_provider.StripeProvider:
+    """A Stripe provider whose API is unreachable: enough for everything that must not call it."""
+    return stripe_provider.StripeProvider.build(
         secret_key="sk_test_x",
         api_base="http://127.0.0.1:9",
         public_url="http://payments.test",
         publishable_key="pk_test_x",
         js_url="http://127.0.0.1:9/js.stripe.com/v3/",
-        webhook_secrets=["whsec_old", "whsec_new"],
+        webhook_secrets=list(secrets),
     )
-    body = stripe_event("payment_intent.succeeded", "pi_123")
-    event = provider.verify(body, stripe_signature(body, "whsec_new"))
-    assert type(event) is dict and event["data"]["object"]["id"] == "pi_123"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "expected"),
+    [("payment_intent.succeeded", "unknown_payment"), ("customer.created", "ignored")],
+)
+def test_an_event_that_changes_nothing_is_stored_once_as_processed(
+    session: Session, event_type: str, expected: str
+) -> None:
+    from services.payments.models import ProviderEvent
+    from tests.payments.test_contract import stripe_event, stripe_signature
+
+    provider = offline_provider("whsec_one")
+    body = stripe_event(event_type, "pi_not_ours")
+    signature = stripe_signature(body, "whsec_one")
+    receive = stripe_provider.receive_webhook
+    assert receive(session, provider=provider, body=body, signature=signature, outbox=OUTBOX) == expected
+    assert receive(session, provider=provider, body=body, signature=signature, outbox=OUTBOX) == "duplicate"
+    stored = session.scalars(select(ProviderEvent)).all()
+    assert [(e.type, e.outcome, e.processed_at is not None) for e in stored] == [(event_type, expected, True)]
