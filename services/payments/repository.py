@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,7 +84,9 @@ def submitted_before(session: Session, *, before: datetime, limit: int = 200) ->
 
 
 def add_event(session: Session, payment_id: uuid.UUID, state: PaymentState, at: datetime) -> None:
-    session.add(PaymentEvent(payment_id=payment_id, state=state, occurred_at=at))
+    """Append to the payment's history: a plain INSERT now (the history is append-only and
+    nothing reads it back as objects in the same request). The payment row must exist."""
+    session.connection().execute(_ADD_EVENT, {"payment_id": payment_id, "state": state, "occurred_at": at})
 
 
 def events(session: Session, payment_id: uuid.UUID) -> list[PaymentEvent]:
@@ -196,6 +198,10 @@ _MARK_EVENT = (
     update(_provider_events)
     .where(_provider_events.c.id == bindparam("row_id"))
     .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
+)
+_payment_events: Any = PaymentEvent.__table__
+_ADD_EVENT = insert(_payment_events).values(
+    payment_id=bindparam("payment_id"), state=bindparam("state"), occurred_at=bindparam("occurred_at")
 )
 _PAYMENT_ID_BY_PROVIDER_ID = select(_payments.c.id).where(
     _payments.c.provider == bindparam("provider"),
