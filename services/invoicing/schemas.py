@@ -57,21 +57,25 @@ class InvoiceSummary(BaseModel):
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoiceSummary:
-        return cls(
-            id=invoice.id,
-            kind=invoice.kind,
-            invoice_number=invoice.invoice_number,
-            issue_date=dt.date.fromisoformat(invoice.issue_date),
-            supplier_id=invoice.supplier_id,
-            seller_name=invoice.seller_name,
-            amount_due=invoice.amount_due,
-            currency=invoice.currency,
-            buyer_reference=invoice.buyer_reference,
-            status=invoice.status,
-            status_name=STATUS_NAMES[invoice.status],
-            created_at=invoice.created_at,
-            links=links(invoice.id),
-        )
+        return cls(**_summary_fields(invoice))
+
+
+def _summary_fields(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "kind": invoice.kind,
+        "invoice_number": invoice.invoice_number,
+        "issue_date": dt.date.fromisoformat(invoice.issue_date),
+        "supplier_id": invoice.supplier_id,
+        "seller_name": invoice.seller_name,
+        "amount_due": invoice.amount_due,
+        "currency": invoice.currency,
+        "buyer_reference": invoice.buyer_reference,
+        "status": invoice.status,
+        "status_name": STATUS_NAMES[invoice.status],
+        "created_at": invoice.created_at,
+        "links": links(invoice.id),
+    }
 
 
 class Seal(BaseModel):
@@ -94,9 +98,8 @@ class InvoiceRead(InvoiceSummary):
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoiceRead:
-        summary = InvoiceSummary.of(invoice)
         return cls(
-            **summary.model_dump(),
+            **_summary_fields(invoice),
             type_code=invoice.type_code,
             updated_at=invoice.updated_at,
             payment_reference=invoice.payment_reference,

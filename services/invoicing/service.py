@@ -97,7 +97,7 @@ class Runtime:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    invoice: Invoice
+    invoice: Invoice  # a new invoice is the row as written, not attached to the session
     created: bool  # False when an Idempotency-Key replayed an earlier submission
 
 
@@ -186,9 +186,16 @@ def submit_invoice(
             f"the supplier this API key acts for ({supplier_id}); nothing was stored"
         )
     report = validate_tree(root, kind)
-    rules = BuyerRules(
-        runtime.municipality, repository.active_routing_codes(session), runtime.max_attachments_bytes
+    lookups = repository.submission_lookups(
+        session, supplier_id=supplier_id, buyer_reference=facts.buyer_reference
     )
+    # The whole list of routing codes is only needed to tell a supplier which ones it may use.
+    codes = (
+        {facts.buyer_reference}
+        if lookups.routing_code_active and facts.buyer_reference is not None
+        else repository.active_routing_codes(session)
+    )
+    rules = BuyerRules(runtime.municipality, codes, runtime.max_attachments_bytes)
     written_date = root.findtext(f"{{{NS['cbc']}}}IssueDate")
     ours = buyer_findings(facts, rules) + storage_findings(facts, written_date)
     report = ValidationReport(report.document_type, report.customization_id, report.findings + tuple(ours))
@@ -208,44 +215,45 @@ def submit_invoice(
         raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,)))
     signature = verification_dict(verdict) if verdict is not None else None
     try:
-        sealed = runtime.sealer.seal(body)
+        # The tree validated above becomes the sealed copy: nothing below reads it again.
+        sealed = runtime.sealer.seal(body, parsed=root)
     except NotSealable as error:
         finding = Finding(
             "TESSERA-SEAL", Severity.FATAL, f"{error} (the archive seal cannot be applied)", "/"
         )
         raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,))) from None
     now = utcnow()
-    invoice = Invoice(
-        id=uuid.uuid4(),
-        supplier_id=supplier_id,
-        kind=DocumentKind(kind),
-        invoice_number=number,
-        issue_date=day.isoformat(),
-        issue_year=day.year,
-        type_code=facts.type_code,
-        currency=facts.currency,
-        amount_due=str(facts.amount_due) if facts.amount_due is not None else None,
-        buyer_reference=facts.buyer_reference,
-        seller_name=facts.seller_name[:300] if facts.seller_name else None,
-        status=InvoiceStatus.RECEIVED,
-        created_at=now,
-        updated_at=now,
-        report=report_dict(report),
-        supplier_signature=signature,
-        original=body,
-        original_sha256=sealed.original_sha256,
-        sealed=sealed.sealed,
-        sealed_sha256=sealed.sealed_sha256,
-        sealed_at=sealed.signed_at,
-        seal_subject=sealed.certificate_subject,
-        seal_development=sealed.development,
-    )
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "supplier_id": supplier_id,
+        "kind": DocumentKind(kind),
+        "invoice_number": number,
+        "issue_date": day.isoformat(),
+        "issue_year": day.year,
+        "type_code": facts.type_code,
+        "currency": facts.currency,
+        "amount_due": str(facts.amount_due) if facts.amount_due is not None else None,
+        "buyer_reference": facts.buyer_reference,
+        "seller_name": facts.seller_name[:300] if facts.seller_name else None,
+        "status": InvoiceStatus.RECEIVED,
+        "created_at": now,
+        "updated_at": now,
+        "payment_reference": None,
+        "report": report_dict(report),
+        "supplier_signature": signature,
+        "original": body,
+        "original_sha256": sealed.original_sha256,
+        "sealed": sealed.sealed,
+        "sealed_sha256": sealed.sealed_sha256,
+        "sealed_at": sealed.signed_at,
+        "seal_subject": sealed.certificate_subject,
+        "seal_development": sealed.development,
+    }
     # Nothing was written before this insert, so a refusal can roll the whole transaction back.
-    # A plain flush rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
+    # A plain statement rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
     # whose RELEASE would then commit on its own.
-    session.add(invoice)
     try:
-        session.flush()
+        repository.insert_invoice(session, values)
     except IntegrityError:
         session.rollback()
         original = repository.find_duplicate(
@@ -271,7 +279,7 @@ def submit_invoice(
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(
-                supplier_id=supplier_id, key=idempotency_key, request_sha256=digest, invoice_id=invoice.id
+                supplier_id=supplier_id, key=idempotency_key, request_sha256=digest, invoice_id=values["id"]
             )
         )
         try:
@@ -281,8 +289,17 @@ def submit_invoice(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used by another submission at the same moment; retry to see its answer"
             ) from None
+    # The row as written, for the answer; it is not attached to the session (see insert_invoice).
+    invoice = Invoice(**values)
     _record_status(
-        session, runtime=runtime, invoice=invoice, facts=facts, number=1, actor=SYSTEM_ACTOR, previous=None
+        session,
+        runtime=runtime,
+        invoice=invoice,
+        facts=facts,
+        number=1,
+        actor=SYSTEM_ACTOR,
+        previous=None,
+        webhook_url=lookups.webhook_url,
     )
     return Submitted(invoice, created=True)
 
@@ -310,6 +327,7 @@ def _record_status(
     number: int,
     actor: tuple[str, str, str],
     previous: InvoiceStatus | None,
+    webhook_url: str | None,
     decision: StatusDecision | None = None,
 ) -> StatusChange:
     decision = decision or StatusDecision(invoice.status)
@@ -329,26 +347,26 @@ def _record_status(
         )
     except ResponseError as error:
         raise StatusRequestInvalid(f"The Invoice Response cannot be made: {error}") from None
-    change = StatusChange(
-        invoice_id=invoice.id,
-        number=number,
-        status=decision.status,
-        reasons=[r.value for r in decision.reasons],
-        actions=[a.value for a in decision.actions],
-        note=decision.note,
-        payment_reference=decision.payment_reference,
-        actor_key_id=actor[0],
-        actor_name=actor[1],
-        actor_role=actor[2],
-        response=document,
-        created_at=now,
-    )
-    session.add(change)
-    session.flush()
-    hook = repository.supplier_webhook(session, invoice.supplier_id)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "invoice_id": invoice.id,
+        "number": number,
+        "status": decision.status,
+        "reasons": [r.value for r in decision.reasons],
+        "actions": [a.value for a in decision.actions],
+        "note": decision.note,
+        "payment_reference": decision.payment_reference,
+        "actor_key_id": actor[0],
+        "actor_name": actor[1],
+        "actor_role": actor[2],
+        "response": document,
+        "created_at": now,
+    }
+    repository.insert_status_change(session, values)
+    change = StatusChange(**values)
     outbox = runtime.outbox
-    if hook is not None:
-        entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=hook.url))
+    if webhook_url is not None:
+        entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
         outbox = Outbox(outbox.tables, Subscriptions(entries))
     record_event(
         session,
@@ -456,6 +474,7 @@ def change_status(
     if decision.status is InvoiceStatus.PAID:
         invoice.payment_reference = (decision.payment_reference or "").strip()
     actor = (principal.key_id, principal.name, principal.role.value)
+    hook = repository.supplier_webhook(session, invoice.supplier_id)
     return _record_status(
         session,
         runtime=runtime,
@@ -464,6 +483,7 @@ def change_status(
         number=number,
         actor=actor,
         previous=previous,
+        webhook_url=hook.url if hook is not None else None,
         decision=decision,
     )
 

@@ -94,6 +94,12 @@ def test_the_buyer_must_be_this_municipality_with_a_known_routing_code(
     finding = next(f for f in unknown["report"]["findings"] if f["rule"] == "TESSERA-B2G-02")
     assert "UFDEMO-FIN" in finding["message"] and "UFDEMO-PW" in finding["message"]
     assert finding["location"] == "/Invoice/cbc:BuyerReference"
+    without = sample_invoice(number="R-3").replace(
+        b"<cbc:BuyerReference>UFDEMO-FIN</cbc:BuyerReference>", b""
+    )
+    missing = submit(invoicing_client, supplier, without).json()
+    finding = next(f for f in missing["report"]["findings"] if f["rule"] == "TESSERA-B2G-02")
+    assert "missing" in finding["message"] and "UFDEMO-PW" in finding["message"]
     other_town = sample_invoice(number="R-2").replace(b"IT00000000000", b"FR00000000000")
     refused = submit(invoicing_client, supplier, other_town)
     assert refused.status_code == 422

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from services.common.identity import Principal, Role
 from services.common.relay import Relay
@@ -92,6 +92,42 @@ def test_a_crash_after_storing_rolls_back_the_invoice_with_its_seal(
             session.rollback()
             raise
     assert count(invoicing_client, Invoice) == 0 and count(invoicing_client, StatusChange) == 0
+
+
+def test_a_submission_reads_once_and_writes_each_row_in_one_statement(invoicing_client: TestClient) -> None:
+    """The routing code and the supplier's webhook are read together; the invoice, its first
+    status and its event are written without re-reading anything."""
+    app: Any = invoicing_client.app
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    engine = app.state.database.engine
+    with app.state.database.sessionmaker() as session:
+        service.set_webhook(
+            session, runtime=app.state.runtime, principal=SUPPLIER, url="https://erp.example/h"
+        )
+        session.commit()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with app.state.database.sessionmaker() as session:
+            submitted = service.submit_invoice(
+                session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
+            )
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.startswith("SELECT")]
+    writes = [s.split()[2] for s in statements if s.startswith("INSERT")]
+    assert len(reads) == 1, statements
+    assert writes[:3] == ["invoices", "invoice_status_changes", "outbox_events"], statements
+    assert set(writes[3:]) <= {"outbox_deliveries"} and writes[3:], statements  # one for the webhook
+    with app.state.database.sessionmaker() as session:
+        stored = session.get(Invoice, submitted.invoice.id)
+        assert stored is not None and stored.sealed == submitted.invoice.sealed
+        assert stored.report == submitted.invoice.report
+        assert [c.status for c in service.history(session, invoice=stored)] == [InvoiceStatus.RECEIVED]
 
 
 def relay_for(app: Any, handler: Any, internal: tuple[str, ...] = ()) -> Relay:

@@ -5,6 +5,10 @@
 or blank term is None (or an empty tuple), an amount that is not a number is None. Checks that
 need a term must treat None as "not given" and fail closed.
 
+Each element's children are read from lxml once, grouped by tag (the validator's
+:class:`~services.invoicing.validation.rules._amounts.Tree`): an ElementPath search per term
+would scan the same children again for each of the twenty-odd terms.
+
 Paths follow the EN 16931-3-2 UBL syntax binding; each field names its business term.
 """
 
@@ -16,8 +20,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from services.invoicing.ubl.ns import NS, Element, attribute, qname, text
+from services.invoicing.ubl.ns import Element, qname
 from services.invoicing.validation.parser import document_type
+from services.invoicing.validation.rules._amounts import Tree, string_value
 
 _SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
 _CUSTOMER = "cac:AccountingCustomerParty/cac:Party"
@@ -127,36 +132,50 @@ def _amount(value: str | None) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _identifier(el: Element | None, path: str) -> Identifier | None:
-    value = text(el, path)
-    if value is None:
+def _text(tree: Tree, el: Element | None, path: str) -> str | None:
+    """The stripped string value of the first ``path`` element under ``el``; None when absent or
+    blank. The string value, as XPath reads it: a comment cannot cut "1<!---->161.60" short."""
+    if el is None:
         return None
-    return Identifier(value, attribute(el, path, "schemeID"))
+    found = tree.first(el, path)
+    if found is None:
+        return None
+    return string_value(found).strip() or None
 
 
-def _vat_id(party: Element | None) -> str | None:
+def _identifier(tree: Tree, el: Element | None, path: str) -> Identifier | None:
+    found = tree.first(el, path) if el is not None else None
+    if found is None:
+        return None
+    value = string_value(found).strip()
+    if not value:
+        return None
+    return Identifier(value, _stripped(found.get("schemeID")))
+
+
+def _vat_id(tree: Tree, party: Element | None) -> str | None:
     if party is None:
         return None
-    for scheme in party.iterfind("cac:PartyTaxScheme", NS):
-        if text(scheme, "cac:TaxScheme/cbc:ID") == "VAT":
-            return text(scheme, "cbc:CompanyID")
+    for scheme in tree.all(party, "cac:PartyTaxScheme"):
+        if _text(tree, scheme, "cac:TaxScheme/cbc:ID") == "VAT":
+            return _text(tree, scheme, "cbc:CompanyID")
     return None
 
 
-def _seller_identifiers(party: Element | None) -> tuple[Identifier, ...]:
+def _seller_identifiers(tree: Tree, party: Element | None) -> tuple[Identifier, ...]:
     if party is None:
         return ()
     found: list[Identifier] = []
-    for identification in party.iterfind("cac:PartyIdentification", NS):
-        identifier = _identifier(identification, "cbc:ID")
+    for identification in tree.all(party, "cac:PartyIdentification"):
+        identifier = _identifier(tree, identification, "cbc:ID")
         if identifier is not None and identifier.scheme != _CREDITOR_SCHEME:
             found.append(identifier)
     return tuple(found)
 
 
-def _party_name(party: Element | None) -> str | None:
+def _party_name(tree: Tree, party: Element | None) -> str | None:
     # BT-27/BT-44 live in PartyLegalEntity/RegistrationName; PartyName/Name is the trading name.
-    return text(party, "cac:PartyLegalEntity/cbc:RegistrationName")
+    return _text(tree, party, "cac:PartyLegalEntity/cbc:RegistrationName")
 
 
 def _decoded_size(content: str | None) -> int | None:
@@ -174,12 +193,12 @@ def _stripped(value: str | None) -> str | None:
     return value or None
 
 
-def _attachment(reference: Element) -> Attachment:
-    embedded = reference.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)
+def _attachment(tree: Tree, reference: Element) -> Attachment:
+    embedded = tree.first(reference, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject")
     common = {
-        "reference": text(reference, "cbc:ID"),
-        "description": text(reference, "cbc:DocumentDescription"),
-        "external_uri": text(reference, "cac:Attachment/cac:ExternalReference/cbc:URI"),
+        "reference": _text(tree, reference, "cbc:ID"),
+        "description": _text(tree, reference, "cbc:DocumentDescription"),
+        "external_uri": _text(tree, reference, "cac:Attachment/cac:ExternalReference/cbc:URI"),
     }
     if embedded is None:
         return Attachment(**common, mime_code=None, filename=None, size=None, embedded=False)
@@ -192,11 +211,11 @@ def _attachment(reference: Element) -> Attachment:
     )
 
 
-def _attachments(root: Element) -> tuple[Attachment, ...]:
+def _attachments(tree: Tree, root: Element) -> tuple[Attachment, ...]:
     return tuple(
-        _attachment(reference)
-        for reference in root.iterfind("cac:AdditionalDocumentReference", NS)
-        if text(reference, "cbc:DocumentTypeCode") not in _NOT_ATTACHMENT_TYPE_CODES
+        _attachment(tree, reference)
+        for reference in tree.all(root, "cac:AdditionalDocumentReference")
+        if _text(tree, reference, "cbc:DocumentTypeCode") not in _NOT_ATTACHMENT_TYPE_CODES
     )
 
 
@@ -207,28 +226,29 @@ def read_facts(root: Element) -> InvoiceFacts:
     """
     kind = document_type(root)
     credit_note = kind == "CreditNote"
-    supplier = root.find(_SUPPLIER, NS)
-    customer = root.find(_CUSTOMER, NS)
+    tree = Tree()
+    supplier = tree.first(root, _SUPPLIER)
+    customer = tree.first(root, _CUSTOMER)
     return InvoiceFacts(
         document_type=kind,
-        invoice_number=text(root, "cbc:ID"),
-        issue_date=_date(text(root, "cbc:IssueDate")),
-        type_code=text(root, "cbc:CreditNoteTypeCode" if credit_note else "cbc:InvoiceTypeCode"),
-        currency=text(root, "cbc:DocumentCurrencyCode"),
-        buyer_reference=text(root, "cbc:BuyerReference"),
-        seller_name=_party_name(supplier),
-        seller_identifiers=_seller_identifiers(supplier),
-        seller_legal_id=_identifier(supplier, "cac:PartyLegalEntity/cbc:CompanyID"),
-        seller_vat_id=_vat_id(supplier),
-        seller_electronic_address=_identifier(supplier, "cbc:EndpointID"),
-        buyer_name=_party_name(customer),
-        buyer_legal_id=_identifier(customer, "cac:PartyLegalEntity/cbc:CompanyID"),
-        buyer_vat_id=_vat_id(customer),
-        buyer_electronic_address=_identifier(customer, "cbc:EndpointID"),
-        total_without_vat=_amount(text(root, f"{_TOTALS}/cbc:TaxExclusiveAmount")),
-        total_with_vat=_amount(text(root, f"{_TOTALS}/cbc:TaxInclusiveAmount")),
-        amount_due=_amount(text(root, f"{_TOTALS}/cbc:PayableAmount")),
-        line_count=len(root.findall("cac:CreditNoteLine" if credit_note else "cac:InvoiceLine", NS)),
-        attachments=_attachments(root),
+        invoice_number=_text(tree, root, "cbc:ID"),
+        issue_date=_date(_text(tree, root, "cbc:IssueDate")),
+        type_code=_text(tree, root, "cbc:CreditNoteTypeCode" if credit_note else "cbc:InvoiceTypeCode"),
+        currency=_text(tree, root, "cbc:DocumentCurrencyCode"),
+        buyer_reference=_text(tree, root, "cbc:BuyerReference"),
+        seller_name=_party_name(tree, supplier),
+        seller_identifiers=_seller_identifiers(tree, supplier),
+        seller_legal_id=_identifier(tree, supplier, "cac:PartyLegalEntity/cbc:CompanyID"),
+        seller_vat_id=_vat_id(tree, supplier),
+        seller_electronic_address=_identifier(tree, supplier, "cbc:EndpointID"),
+        buyer_name=_party_name(tree, customer),
+        buyer_legal_id=_identifier(tree, customer, "cac:PartyLegalEntity/cbc:CompanyID"),
+        buyer_vat_id=_vat_id(tree, customer),
+        buyer_electronic_address=_identifier(tree, customer, "cbc:EndpointID"),
+        total_without_vat=_amount(_text(tree, root, f"{_TOTALS}/cbc:TaxExclusiveAmount")),
+        total_with_vat=_amount(_text(tree, root, f"{_TOTALS}/cbc:TaxInclusiveAmount")),
+        amount_due=_amount(_text(tree, root, f"{_TOTALS}/cbc:PayableAmount")),
+        line_count=len(tree.all(root, "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine")),
+        attachments=_attachments(tree, root),
         signed=next(root.iter(_SIGNATURE), None) is not None,
     )
