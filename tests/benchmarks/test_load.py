@@ -6,57 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from benchmarks._load import LoadError, Prepared, Template, load, parse_output
+from tests.benchmarks.conftest import Recorder
 
 if shutil.which("wrk") is None:
     if os.environ.get("CI"):
         pytest.fail("wrk is missing: apt-get install wrk", pytrace=False)
     pytest.skip("wrk is not installed (apt-get install wrk)", allow_module_level=True)
-
-
-class Recorder(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    seen: list[tuple[str, bytes]] = []
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with self.lock:
-            self.seen.append((self.headers.get("Idempotency-Key", ""), body))
-        status = 201 if b"refuse" not in body else 409
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # wrk resets its connections when its run ends
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    Recorder.seen = []
-    httpd = QuietServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    try:
-        yield f"http://{host!s}:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_a_template_makes_every_request_unique(server: str) -> None:
