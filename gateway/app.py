@@ -1,4 +1,9 @@
-"""The gateway app: the one public entry point in front of invoicing, payments and receipts."""
+"""The gateway app: the one public entry point in front of invoicing, payments and receipts.
+
+A request whose path the route table names goes to the proxy (``proxy.Proxy``: admission, then
+forwarding) without passing through FastAPI, which answers everything else: the gateway's own
+endpoints (``endpoints.py``) and the 404s. ``proxy.py`` says why.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.endpoints import keys_router, operations_router, proxy_router
+from gateway.admission import BUDGET_STATE, Gatekeeper
+from gateway.endpoints import keys_router, not_exposed_router, operations_router
 from gateway.openapi import KEY_SECURITY, CombinedOpenApi
 from gateway.policy import ROUTES, Route, Upstream
-from gateway.proxy import Upstreams
+from gateway.proxy import Proxy
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.service import KeyCache
 from gateway.settings import GatewaySettings
+from gateway.upstream import Upstreams
 from services.common import health
 from services.common.db import Database
 from services.common.errors import install_error_handlers
@@ -29,13 +36,28 @@ DESCRIPTION = (
 )
 
 
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own endpoints, with the proxy in front: a request on a route of
+    the route table goes to the proxy, which the lifespan builds, and never reaches FastAPI."""
+
+    proxy: Proxy | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        proxy = self.proxy
+        route = proxy.route_for(scope) if proxy is not None else None
+        if route is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await proxy(scope, receive, send, route)  # type: ignore[misc]
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
     transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
     rate_limiter: RateLimiter | None = None,
     routes: tuple[Route, ...] = ROUTES,
-) -> FastAPI:
+) -> GatewayApp:
     """The gateway. ``transports`` replaces the network for some services (tests route them to
     in-process apps); ``rate_limiter`` replaces the one chosen from the settings; ``routes``
     replaces the route table (to try a new route, such as a provider webhook, before adding it
@@ -43,7 +65,7 @@ def create_app(
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: GatewayApp) -> AsyncIterator[None]:
         configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
         app.state.database = Database(settings.effective_database_url)
         app.state.upstreams = Upstreams(settings, transports)
@@ -54,6 +76,15 @@ def create_app(
                 RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
             )
         app.state.rate_limiter = rate_limiter if rate_limiter is not None else own_limiter
+        app.state.gatekeeper = Gatekeeper(
+            settings,
+            database=app.state.database,
+            key_cache=app.state.key_cache,
+            limiter=app.state.rate_limiter,
+        )
+        app.proxy = Proxy(
+            app, settings, routes=routes, gatekeeper=app.state.gatekeeper, upstreams=app.state.upstreams
+        )
         app.state.openapi = CombinedOpenApi(
             app.state.upstreams,
             lambda: gateway_document(app),
@@ -63,12 +94,13 @@ def create_app(
         try:
             yield
         finally:
+            app.proxy = None
             if own_limiter is not None:
                 await own_limiter.close()
             await app.state.upstreams.aclose()
             app.state.database.dispose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Tessera API",
         description=DESCRIPTION,
         version="0.1.0",
@@ -87,14 +119,15 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(operations_router)
     app.include_router(keys_router)
-    app.include_router(proxy_router)
+    app.include_router(not_exposed_router)
     return app
 
 
 class RateLimitHeaders:
     """Tell callers their budget (``RateLimit-Limit``, ``RateLimit-Remaining``) on every answer
-    that spent from it (``admit`` leaves them in the request state). Plain ASGI, for the reason
-    given on :class:`services.common.logging.RequestIdMiddleware`."""
+    of the gateway's own endpoints that spent from it (admission leaves them in the request
+    state; the proxy adds them itself). Plain ASGI, for the reason given on
+    :class:`services.common.logging.RequestIdMiddleware`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,7 +138,7 @@ class RateLimitHeaders:
             return
 
         async def send_with_budget(message: Message) -> None:
-            budget: dict[str, str] = scope.get("state", {}).get("rate_limit_headers", {})
+            budget: dict[str, str] = scope.get("state", {}).get(BUDGET_STATE, {})
             if message["type"] == "http.response.start" and budget:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}

@@ -1,116 +1,54 @@
-"""The gateway's HTTP surface: its own key API and operations endpoints, and the catch-all
-route that forwards everything ``policy.ROUTES`` names to the services.
+"""The gateway's own HTTP surface: its key API and operations endpoints, and the catch-all
+route that answers the paths no route names (400, 401, 403, 404 or 429, in that order of checks).
+Requests for the services never come here: the proxy (``proxy.py``) takes them first.
 
-Every request goes through one dependency, :func:`admit` (route lookup, API key, access policy,
-rate limit). Authentication opens its own short session so that no database connection is held
-while a request waits on a service; a key checked in the last ``key_cache_seconds`` is taken
-from the process's :class:`~gateway.service.KeyCache` without asking the database.
+Every endpoint that needs a key depends on :func:`admit`, the same admission check the proxy
+makes (``admission.Gatekeeper``).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway import service
-from gateway.errors import MissingApiKey, RateLimited, RoleNotAllowed, UnsafePath
+from gateway.admission import Caller, Credentials, Gatekeeper, client_address
 from gateway.openapi import CombinedOpenApi
-from gateway.policy import ANY_METHOD, SESSION_COOKIE, Auth, Route, allowed_roles, find_route, unsafe_path
-from gateway.proxy import Upstreams, client_address, forward, service_readiness
-from gateway.ratelimit import Limit, RateLimiter
+from gateway.policy import ANY_METHOD, find_route
 from gateway.schemas import KeyCreate, KeyCreated, KeyRead
 from gateway.settings import GatewaySettings
+from gateway.upstream import service_readiness
 from services.common import health
 from services.common.db import Database, SessionDep
-from services.common.errors import NotFound, Unauthorized
-from services.common.identity import Principal, Role
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    principal: Principal | None
-    route: Route | None  # None for the gateway's own endpoints
-    address: str
-
-
-def presented_key(request: Request, *, session_cookie: bool = False) -> str | None:
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    api_key = request.headers.get("x-api-key")
-    if not (api_key and api_key.strip()) and session_cookie:
-        api_key = request.cookies.get(SESSION_COOKIE)
-    return api_key.strip() if api_key and api_key.strip() else None
-
-
-def _authenticate(database: Database, presented: str) -> Principal:
-    with database.sessionmaker() as session:
-        principal = service.authenticate(session, presented=presented)
-        session.commit()
-    return principal
-
-
-async def _charge(request: Request, bucket: str, role: Role | None) -> None:
-    settings: GatewaySettings = request.app.state.settings
-    limiter: RateLimiter = request.app.state.rate_limiter
-    limit = Limit(settings.role_limit(role), settings.rate_limit_window_seconds)
-    decision = await limiter.hit(bucket, limit)
-    budget = {"RateLimit-Limit": str(limit.requests), "RateLimit-Remaining": str(decision.remaining)}
-    if not decision.allowed:
-        raise RateLimited(
-            f"Too many requests; retry in {decision.retry_after_header} s",
-            headers={"Retry-After": decision.retry_after_header, **budget},
-        )
-    request.state.rate_limit_headers = budget
+from services.common.errors import NotFound
 
 
 async def admit(request: Request) -> Caller:
-    """Who calls, whether the access policy lets them, and whether they are within budget:
-    404 for paths the gateway does not expose, 401 without a valid key where one is needed,
-    403 when the key's role is not allowed, 429 over budget. Callers without a valid key
-    (public pages, wrong or missing keys) spend their address's budget, keys their own."""
+    """The caller, once admitted (see :mod:`gateway.admission`)."""
     settings: GatewaySettings = request.app.state.settings
+    gatekeeper: Gatekeeper = request.app.state.gatekeeper
     path = request.url.path
-    if unsafe_path(path):
-        raise UnsafePath("Paths with '.', '..' segments or backslashes are not forwarded")
-    route = find_route(path, request.app.state.routes)
-    roles = allowed_roles(request.method, path)
-    if route is None and not roles:
-        raise NotFound(f"Nothing answers {path} through the gateway")
-    address = client_address(request, trust_forwarded=settings.trust_forwarded_headers)
-    if route is not None and route.auth not in (Auth.API_KEY, Auth.SESSION):
-        await _charge(request, f"ip:{address}", None)
-        return Caller(principal=None, route=route, address=address)
-    try:
-        presented = presented_key(request, session_cookie=route is not None and route.auth is Auth.SESSION)
-        if presented is None:
-            raise MissingApiKey(
-                "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
-                headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
-            )
-        cache: service.KeyCache = request.app.state.key_cache
-        principal = cache.get(presented)
-        if principal is None:
-            principal = await run_in_threadpool(_authenticate, request.app.state.database, presented)
-            cache.put(presented, principal)
-    except Unauthorized:
-        await _charge(request, f"ip:{address}", None)
-        raise
-    await _charge(request, f"key:{principal.key_id}", principal.role)
-    if principal.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in roles)) or "none"
-        raise RoleNotAllowed(
-            f"A {principal.role.value} key may not {request.method} {path}; allowed roles: {allowed}"
-        )
-    return Caller(principal=principal, route=route, address=address)
+    headers = request.headers
+    peer = request.client.host if request.client else "unknown"
+    return await gatekeeper.admit(
+        method=request.method,
+        path=path,
+        route=find_route(path, request.app.state.routes),
+        credentials=Credentials(
+            authorization=headers.get("authorization"),
+            api_key=headers.get("x-api-key"),
+            cookies=tuple(headers.getlist("cookie")),
+        ),
+        address=client_address(
+            peer, headers.get("x-forwarded-for"), trust_forwarded=settings.trust_forwarded_headers
+        ),
+        state=request.scope.setdefault("state", {}),
+    )
 
 
 CallerDep = Annotated[Caller, Depends(admit)]
@@ -176,18 +114,12 @@ def docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="Tessera API")
 
 
-proxy_router = APIRouter()
+not_exposed_router = APIRouter()
 
 
-@proxy_router.api_route("/{path:path}", methods=sorted(ANY_METHOD), include_in_schema=False)
-async def proxy(request: Request, caller: CallerDep) -> Response:
-    if caller.route is None:
-        raise NotFound(f"Nothing answers {request.method} {request.url.path} through the gateway")
-    upstreams: Upstreams = request.app.state.upstreams
-    return await forward(
-        request,
-        upstreams=upstreams,
-        upstream=caller.route.upstream,
-        principal=caller.principal,
-        settings=request.app.state.settings,
-    )
+@not_exposed_router.api_route("/{path:path}", methods=sorted(ANY_METHOD), include_in_schema=False)
+async def not_exposed(request: Request, _caller: CallerDep) -> None:
+    """Every path no route names and no endpoint above answers: admission refuses it first (400
+    for dot segments, 404 outside every access rule, 401, 403 or 429 under one), and an admitted
+    caller learns that nothing is there."""
+    raise NotFound(f"Nothing answers {request.method} {request.url.path} through the gateway")

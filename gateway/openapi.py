@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from gateway.errors import UpstreamTimeout, UpstreamUnreachable
 from gateway.policy import ROUTES, Auth, Route, Upstream, find_route
-from gateway.proxy import Upstreams
+from gateway.upstream import Upstreams
 from services.common.openapi import document_problems
 
 Document = dict[str, Any]
@@ -153,11 +153,11 @@ class CombinedOpenApi:
 
     async def _fetch(self, upstream: Upstream) -> Document | None:
         try:
-            answer = await self._upstreams[upstream].get(
+            status, body = await self._upstreams[upstream].get(
                 "/openapi.json", timeout=self._upstreams.health_timeout
             )
-            document = answer.json() if answer.status_code == 200 else None
-        except (httpx.TransportError, ValueError):
+            document = json.loads(body) if status == 200 else None
+        except (UpstreamTimeout, UpstreamUnreachable, ValueError):
             return None
         return document if isinstance(document, dict) else None
 

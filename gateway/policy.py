@@ -12,12 +12,14 @@ and without a caller identity, and the service verifies the provider's signature
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
 
 from services.common.identity import Role
 
+T = TypeVar("T")
 ANY_METHOD = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -97,30 +99,83 @@ def under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
-def _longest(prefixes: Iterable[str], path: str) -> str | None:
-    matching = [p for p in prefixes if under(path, p)]
-    return max(matching, key=len) if matching else None
+def _prefixes(path: str) -> Iterator[str]:
+    """The prefixes ``path`` is :func:`under`, longest first: the path itself, then the path cut
+    before each of its slashes (``""`` standing for ``"/"``)."""
+    if not path:
+        return
+    yield path
+    cut = path.rfind("/")
+    while cut >= 0:
+        yield path[:cut]
+        cut = path.rfind("/", 0, cut)
+
+
+class _Index(Generic[T]):
+    """A table's entries by prefix (``""`` for ``"/"``), so that finding the longest prefix a
+    path is under costs a few dict probes, whatever the size of the table (every request does it
+    twice). Tables are built once, at import or by ``create_app``, so each one's index is built
+    the first time it is used and kept, with the table itself so that its id is not reused."""
+
+    _built: ClassVar[dict[int, tuple[object, _Index[Any]]]] = {}
+
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
+        self.by_prefix: dict[str, T] = {}
+        for prefix, entry in entries:
+            key = "" if prefix == "/" else prefix
+            if (key and not key.startswith("/")) or key.endswith("/"):
+                raise ValueError(f"a table prefix must start with '/' and not end with one: {prefix!r}")
+            self.by_prefix[key] = entry
+
+    @classmethod
+    def of(cls, table: tuple[Any, ...], entries: Callable[[], Iterable[tuple[str, T]]]) -> _Index[T]:
+        kept = cls._built.get(id(table))
+        if kept is None or kept[0] is not table:
+            kept = (table, cls(entries()))
+            cls._built[id(table)] = kept
+        return kept[1]
+
+    def longest(self, path: str) -> T | None:
+        by_prefix = self.by_prefix
+        for prefix in _prefixes(path):
+            entry = by_prefix.get(prefix)
+            if entry is not None:
+                return entry
+        return None
 
 
 def find_route(path: str, routes: tuple[Route, ...] = ROUTES) -> Route | None:
     """The route for ``path`` (the longest matching prefix), or ``None`` when it is not exposed."""
-    prefix = _longest((r.prefix for r in routes), path)
-    return next((r for r in routes if r.prefix == prefix), None)
+    index: _Index[Route] = _Index.of(routes, lambda: ((r.prefix, r) for r in reversed(routes)))
+    return index.longest(path)
+
+
+def _roles_by_method(rules: tuple[AccessRule, ...]) -> Iterator[tuple[str, dict[str, frozenset[Role]]]]:
+    """Each prefix with, for each method, the roles of all the rules of that prefix allowing it."""
+    table: dict[str, dict[str, set[Role]]] = {}
+    for rule in rules:
+        by_method = table.setdefault(rule.prefix, {})
+        for method in rule.methods:
+            by_method.setdefault(method, set()).update(rule.roles)
+    for prefix, by_method in table.items():
+        yield prefix, {method: frozenset(roles) for method, roles in by_method.items()}
+
+
+_NOBODY: frozenset[Role] = frozenset()
 
 
 def allowed_roles(method: str, path: str, rules: tuple[AccessRule, ...] = ACCESS) -> frozenset[Role]:
-    """The roles that may call ``method path``; empty when no rule admits anyone (fail closed)."""
-    method = method.upper()
-    prefix = _longest((r.prefix for r in rules), path)
-    roles: set[Role] = set()
-    for rule in rules:
-        if rule.prefix == prefix and method in rule.methods:
-            roles |= rule.roles
-    return frozenset(roles)
+    """The roles that may call ``method path``; empty when no rule admits anyone (fail closed):
+    the rules of the longest prefix ``path`` is under decide, and those of shorter ones do not."""
+    index: _Index[dict[str, frozenset[Role]]] = _Index.of(rules, lambda: _roles_by_method(rules))
+    by_method = index.longest(path)
+    return by_method.get(method.upper(), _NOBODY) if by_method is not None else _NOBODY
 
 
 def unsafe_path(path: str) -> bool:
     """A path with ``.`` or ``..`` segments could be normalised into another prefix after the
     policy check (``/v1/invoices/../payments``), and some parsers read a backslash as a slash,
     so the gateway refuses both outright."""
-    return "\\" in path or any(segment in (".", "..") for segment in path.split("/"))
+    if "\\" in path:
+        return True
+    return "." in path and any(segment in (".", "..") for segment in path.split("/"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.policy import (
     ACCESS,
@@ -10,6 +12,7 @@ from gateway.policy import (
     ROUTES,
     AccessRule,
     Auth,
+    Route,
     Upstream,
     allowed_roles,
     find_route,
@@ -115,3 +118,34 @@ def test_longest_prefix_wins_and_methods_narrow() -> None:
 )
 def test_dot_segments_are_unsafe(path: str, unsafe: bool) -> None:
     assert unsafe_path(path) is unsafe
+
+
+# Paths made of the tables' own segments, near misses of them, and odd ones (empty, trailing).
+SEGMENTS = st.sampled_from(
+    ["v1", "invoices", "payments", "payment-requests", "payments-x", "keys", "pay", "invoicing", "portal"]
+    + ["inbox", "reconciliation", "webhooks", "stripe", "verify", "login", "", "1", "v1x", "."]
+)
+PATHS = st.lists(SEGMENTS, max_size=5).map(lambda segments: "/" + "/".join(segments))
+
+
+def longest_by_definition(prefixes: list[str], path: str) -> str | None:
+    """The longest prefix ``path`` is under, straight from the definition of :func:`under`."""
+    matching = [p for p in prefixes if under(path, p)]
+    return max(matching, key=len) if matching else None
+
+
+@given(path=PATHS, method=st.sampled_from(sorted(ANY_METHOD | {"TRACE"})))
+def test_lookups_agree_with_the_tables_read_top_to_bottom(path: str, method: str) -> None:
+    prefix = longest_by_definition([r.prefix for r in ROUTES], path)
+    assert find_route(path) == next((r for r in ROUTES if r.prefix == prefix), None)
+    rule_prefix = longest_by_definition([r.prefix for r in ACCESS], path)
+    expected = {role for r in ACCESS if r.prefix == rule_prefix and method in r.methods for role in r.roles}
+    assert allowed_roles(method, path) == expected
+
+
+def test_a_table_of_other_prefixes_is_looked_up_by_its_own_entries() -> None:
+    routes = (*ROUTES, Route("/", Upstream.PAYMENTS, Auth.PUBLIC))
+    assert find_route("/anything/else", routes) == routes[-1]
+    assert find_route("/anything/else") is None
+    with pytest.raises(ValueError, match="not end with one"):
+        find_route("/x", (Route("/x/", Upstream.PAYMENTS, Auth.PUBLIC),))

@@ -1,6 +1,8 @@
 """Forwarding: what reaches a service and what comes back. The upstream here is a small echo
-app that reports exactly what it received; the gateway against the real service apps is in
-test_suite.py."""
+app that reports exactly what it received, reached both ways the gateway can reach a service:
+in process through ``httpx.ASGITransport`` (as the other gateway tests do) and over a real
+socket with the client the gateway uses in production (``upstream.NetworkClient``). The gateway
+against the real service apps is in test_suite.py."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ import asyncio
 import gzip
 import json
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -24,16 +26,18 @@ from starlette.types import Message, Scope
 from gateway.app import create_app
 from gateway.policy import ROUTES, Auth, Upstream
 from gateway.policy import Route as PolicyRoute
-from gateway.proxy import BUFFERED_BYTES, CLIENT_CLOSED, POOL_SHARDS, Upstreams
+from gateway.proxy import CLIENT_CLOSED, Incoming, upstream_target
 from gateway.ratelimit import MemoryRateLimiter
+from gateway.upstream import BUFFERED_BYTES
 from services.common.identity import PRINCIPAL_HEADER, Role, decode_principal
 from tests.conftest import INTERNAL_SECRET
 from tests.gateway.conftest import gateway_client, make_key, running, settings_for
+from tests.servers import Served
 
 pytestmark = pytest.mark.anyio
 
 
-async def echo(request: Request) -> Response:
+async def echoing(request: Request) -> Response:
     body = await request.body()
     response = JSONResponse(
         {
@@ -43,6 +47,7 @@ async def echo(request: Request) -> Response:
             "query": request.url.query,
             "headers": [[k, v] for k, v in request.headers.items()],
             "body_length": len(body),
+            "peer_port": request.client.port if request.client else None,
         },
         headers={"Connection": "keep-alive, X-Internal", "X-Internal": "1", "X-Service": "echo"},
     )
@@ -76,7 +81,7 @@ def echo_app() -> Starlette:
             Route("/pay/big", big),
             Route("/pay/compressed", compressed),
             Route("/pay/slow/{rest:path}", slow),
-            Route("/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/{rest:path}", echoing, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
     )
 
@@ -88,10 +93,47 @@ def headers_of(answer: httpx.Response) -> dict[str, list[str]]:
     return seen
 
 
+Transports = dict[Upstream, httpx.AsyncBaseTransport] | None
+UPSTREAM_MODES = ("in process", "network")
+
+
+@contextmanager
+def reached(app: Any, mode: str) -> Iterator[tuple[Transports, dict[str, str]]]:
+    """``app`` as every service, reached ``mode``: the transports and the service URL settings
+    to build the gateway with."""
+    if mode == "in process":
+        yield {u: httpx.ASGITransport(app=app) for u in Upstream}, {}
+    else:
+        with Served(app) as served:
+            yield None, {f"{u.value}_url": served.url for u in Upstream}
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[str]:
+    with Served(echo_app()) as served:
+        yield served.url
+
+
+@pytest.fixture(params=UPSTREAM_MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
-    async with gateway_client(settings_for(database_url, max_body_bytes=1000), transports=transports) as http:
+def echo_service(mode: str, echo_server: str) -> tuple[Transports, dict[str, str]]:
+    """The echo service, reached one way or the other (each test using it runs both)."""
+    if mode == "in process":
+        return {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}, {}
+    return None, {f"{u.value}_url": echo_server for u in Upstream}
+
+
+@pytest.fixture
+async def client(
+    database_url: str, echo_service: tuple[Transports, dict[str, str]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    transports, urls = echo_service
+    settings = settings_for(database_url, max_body_bytes=1000, **urls)
+    async with gateway_client(settings, transports=transports) as http:
         yield http
 
 
@@ -171,9 +213,11 @@ async def test_forwarded_headers_name_the_peer_not_what_the_client_claims(client
     assert seen["x-forwarded-host"] == ["gateway.test"]
 
 
-async def test_trusted_load_balancer_headers_are_kept(database_url: str) -> None:
-    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
-    settings = settings_for(database_url, trust_forwarded_headers=True)
+async def test_trusted_load_balancer_headers_are_kept(
+    database_url: str, echo_service: tuple[Transports, dict[str, str]]
+) -> None:
+    transports, urls = echo_service
+    settings = settings_for(database_url, trust_forwarded_headers=True, **urls)
     async with gateway_client(settings, transports=transports) as http:
         answer = await http.get(
             "/pay/x", headers={"X-Forwarded-For": "192.0.2.9", "X-Forwarded-Proto": "https"}
@@ -236,24 +280,8 @@ def free_port() -> int:
     return port
 
 
-@pytest.fixture
-def slow_server(free_port: int) -> Iterator[str]:
-    """The echo app behind a real uvicorn, for timeouts that only a real socket shows."""
-    server = uvicorn.Server(uvicorn.Config(echo_app(), host="127.0.0.1", port=free_port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{free_port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-async def test_slow_service_gets_504_naming_it(database_url: str, slow_server: str) -> None:
-    settings = settings_for(database_url, payments_url=slow_server, upstream_timeout=0.3)
+async def test_slow_service_gets_504_naming_it(database_url: str, echo_server: str) -> None:
+    settings = settings_for(database_url, payments_url=echo_server, upstream_timeout=0.3)
     async with gateway_client(settings) as http:
         fine = await http.get("/pay/quick")
         started = time.monotonic()
@@ -331,41 +359,43 @@ async def test_small_answers_come_back_as_the_service_sent_them(client: httpx.As
     assert answer.json() == {"small": True}
 
 
-async def test_bodies_larger_than_the_buffer_stream_through(database_url: str) -> None:
-    transports = {u: httpx.ASGITransport(app=echo_app()) for u in Upstream}
+async def test_bodies_larger_than_the_buffer_stream_through(
+    database_url: str, echo_service: tuple[Transports, dict[str, str]]
+) -> None:
+    transports, urls = echo_service
     size = BUFFERED_BYTES * 2 + 3
-    settings = settings_for(database_url, max_body_bytes=size)
+    settings = settings_for(database_url, max_body_bytes=size, **urls)
     async with gateway_client(settings, transports=transports) as http:
         answer = await http.post("/pay/upload", content=b"x" * size)
     assert answer.status_code == 200
     assert answer.json()["body_length"] == size
 
 
-async def test_a_caller_hanging_up_mid_body_gets_no_error_logged_and_nothing_forwarded(
-    database_url: str,
-) -> None:
-    received: list[int] = []
+def counting_app(received: list[int]) -> Starlette:
+    """A service that records the length of every body it read whole."""
 
     async def counting(request: Request) -> Response:
         received.append(len(await request.body()))
         return Response("ok")
 
-    upstream = Starlette(routes=[Route("/{rest:path}", counting, methods=["POST"])])
-    transports = {u: httpx.ASGITransport(app=upstream) for u in Upstream}
-    app = create_app(settings_for(database_url), transports=transports)
+    return Starlette(routes=[Route("/{rest:path}", counting, methods=["POST"])])
+
+
+async def call_directly(app: Any, declared: int, sent: list[bytes]) -> list[Message]:
+    """A POST to /pay/x announcing ``declared`` bytes whose caller sends ``sent`` and hangs up."""
     messages: Iterator[Message] = iter(
         [
-            {"type": "http.request", "body": b"12345", "more_body": True},
+            *({"type": "http.request", "body": chunk, "more_body": True} for chunk in sent),
             {"type": "http.disconnect"},
         ]
     )
-    sent: list[Message] = []
+    answers: list[Message] = []
 
     async def receive() -> Message:
         return next(messages)
 
     async def send(message: Message) -> None:
-        sent.append(message)
+        answers.append(message)
 
     scope: Scope = {
         "type": "http",
@@ -376,13 +406,35 @@ async def test_a_caller_hanging_up_mid_body_gets_no_error_logged_and_nothing_for
         "path": "/pay/x",
         "raw_path": b"/pay/x",
         "query_string": b"",
-        "headers": [(b"host", b"gateway.test"), (b"content-length", b"20")],
+        "headers": [(b"host", b"gateway.test"), (b"content-length", str(declared).encode())],
         "client": ("203.0.113.7", 50000),
         "server": ("gateway.test", 80),
     }
+    await app(scope, receive, send)
+    return answers
+
+
+async def test_a_caller_hanging_up_mid_body_gets_no_error_logged_and_nothing_forwarded(
+    database_url: str,
+) -> None:
+    received: list[int] = []
+    transports = {u: httpx.ASGITransport(app=counting_app(received)) for u in Upstream}
+    app = create_app(settings_for(database_url), transports=transports)
     async with running(app):
-        await app(scope, receive, send)
+        sent = await call_directly(app, 20, [b"12345"])
     assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == CLIENT_CLOSED
+    assert received == []
+
+
+async def test_a_caller_hanging_up_mid_way_through_a_streamed_body_gets_499(
+    database_url: str, mode: str
+) -> None:
+    received: list[int] = []
+    with reached(counting_app(received), mode) as (transports, urls):
+        app = create_app(settings_for(database_url, **urls), transports=transports)
+        async with running(app):
+            sent = await call_directly(app, BUFFERED_BYTES * 3, [b"x" * 65536] * 20)
     assert sent[0]["status"] == CLIENT_CLOSED
     assert received == []
 
@@ -398,38 +450,107 @@ async def test_rate_limit_address_behind_a_trusted_balancer_is_the_one_it_append
     assert [first.status_code, spoofed.status_code, other.status_code] == [200, 429, 200]
 
 
-async def test_requests_to_a_service_are_spread_over_its_clients(database_url: str) -> None:
-    upstreams = Upstreams(settings_for(database_url))
-    chosen = [upstreams[Upstream.PAYMENTS] for _ in range(POOL_SHARDS * 2)]
-    assert len({id(c) for c in chosen}) == POOL_SHARDS
-    assert all(str(c.base_url).startswith("http://127.0.0.1:8002") for c in chosen)
-    await upstreams.aclose()
-    assert all(c.is_closed for clients in upstreams.shards.values() for c in clients)
-
-
 def test_the_session_cookie_never_reaches_a_service() -> None:
-    from starlette.requests import Request as StarletteRequest
-
-    from gateway.proxy import upstream_headers
-
     scope = {
         "type": "http",
-        "method": "GET",
-        "path": "/reconciliation",
         "headers": [(b"cookie", b"tessera_session=tsk_abc_secret; theme=dark"), (b"host", b"gw")],
-        "client": ("127.0.0.1", 1234),
-        "scheme": "http",
-        "query_string": b"",
     }
-    request = StarletteRequest(scope)
-    request.state.request_id = "r1"
-    headers = dict(upstream_headers(request, principal=None, secret="s", trust_forwarded=False))
-    assert headers["cookie"] == "theme=dark"
-    scope["headers"] = [(b"cookie", b"tessera_session=tsk_abc_secret")]
-    only_session = StarletteRequest(scope)
-    only_session.state.request_id = "r2"
-    names = [
-        name.lower()
-        for name, _ in upstream_headers(only_session, principal=None, secret="s", trust_forwarded=False)
+    incoming = Incoming.of(scope)
+    assert dict(incoming.forwarded)["cookie"] == "theme=dark"
+    assert incoming.credentials.key(session_cookie=True) == "tsk_abc_secret"
+    only_session = Incoming.of({"type": "http", "headers": [(b"cookie", b"tessera_session=tsk_abc_secret")]})
+    assert "cookie" not in [name for name, _ in only_session.forwarded]
+
+
+async def test_a_service_redirect_to_its_own_address_becomes_a_gateway_path(
+    database_url: str, mode: str
+) -> None:
+    async def target(request: Request) -> Response:
+        return Response("here")
+
+    # Starlette answers /pay/slash with a redirect to http://<the Host it was called with>/pay/slash/.
+    app = Starlette(routes=[Route("/pay/slash/", target)])
+    with reached(app, mode) as (transports, urls):
+        async with gateway_client(settings_for(database_url, **urls), transports=transports) as http:
+            answer = await http.get("/pay/slash?a=1")
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/pay/slash/?a=1"
+
+
+async def test_methods_no_route_takes_are_405_from_the_gateway(client: httpx.AsyncClient) -> None:
+    answer = await client.request("TRACE", "/pay/x")
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "method_not_allowed"
+
+
+async def test_a_header_value_that_is_not_utf8_is_a_400(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/pay/x", headers={"X-Note": b"caf\xe9"})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "X-Note".lower() in answer.json()["detail"]
+    utf8 = await client.get("/pay/x", headers={"X-Note": "café".encode()})
+    assert headers_of(utf8)["x-note"] == ["café".encode().decode("latin-1")]
+
+
+def test_raw_bytes_outside_ascii_in_the_target_are_percent_encoded() -> None:
+    scope = {"path": "/pay/café", "raw_path": "/pay/café".encode(), "query_string": b"q=%C3%A9"}
+    assert upstream_target(scope) == "/pay/caf%C3%A9?q=%C3%A9"
+
+
+async def test_connections_to_a_service_are_kept_and_reused(database_url: str, echo_server: str) -> None:
+    settings = settings_for(database_url, payments_url=echo_server)
+    async with gateway_client(settings) as http:
+        ports = {(await http.get("/pay/x")).json()["peer_port"] for _ in range(5)}
+    assert len(ports) == 1
+
+
+async def test_proxied_requests_are_counted_and_logged_with_their_request_id(
+    database_url: str, echo_service: tuple[Transports, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    transports, urls = echo_service
+    settings = settings_for(database_url, log_level="INFO", log_format="json", **urls)
+    async with gateway_client(settings, transports=transports) as http:
+        answer = await http.put("/pay/logged", headers={"X-Request-Id": "req-logged-1"})
+        metrics = await http.get("/metrics")
+    assert answer.status_code == 200
+    assert (
+        'tessera_http_requests_total{method="PUT",route="/{path:path}",service="gateway",status="200"}'
+        in (metrics.text)
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line.get("event") == "request" and line.get("path") == "/pay/logged"]
+    assert len(logged) == 1
+    assert {k: logged[0][k] for k in ("method", "status", "request_id", "service")} == {
+        "method": "PUT",
+        "status": 200,
+        "request_id": "req-logged-1",
+        "service": "gateway",
+    }
+
+
+async def test_the_service_gets_the_callers_headers_and_the_gateways_own_nothing_more(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/pay/x",
+        content=b'{"a": 1}',
+        headers={"Content-Type": "application/json", "Accept": "text/html", "User-Agent": "tester/1"},
+    )
+    seen = headers_of(answer)
+    assert sorted(seen) == [
+        "accept",
+        "accept-encoding",
+        "content-length",
+        "content-type",
+        "host",
+        "user-agent",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-request-id",
     ]
-    assert "cookie" not in names
+    assert (seen["content-length"], seen["accept"], seen["user-agent"]) == (
+        ["8"],
+        ["text/html"],
+        ["tester/1"],
+    )
