@@ -118,6 +118,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 @api.post(
     "",
     status_code=201,
+    response_model=InvoiceRead,
     summary="Submit a UBL 2.1 invoice or credit note (body: the XML)",
     responses={
         409: {"description": "Duplicate (links the original) or Idempotency-Key reused"},
@@ -132,16 +133,18 @@ def submit_invoice(
     supplier: SupplierDep,
     runtime: RuntimeDep,
     body: XmlBody,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> InvoiceRead:
+) -> Response:
     submitted = service.submit_invoice(
         session, runtime=runtime, principal=supplier, body=body, idempotency_key=idempotency_key
     )
-    response.headers["Location"] = f"/v1/invoices/{submitted.invoice.id}"
+    headers = {"Location": f"/v1/invoices/{submitted.invoice.id}"}
     if not submitted.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return InvoiceRead.of(submitted.invoice)
+        headers["Idempotent-Replayed"] = "true"
+    # Serialised here, in the endpoint's worker thread: returned as a model, FastAPI would check it
+    # against the response model in another thread-pool hop.
+    answer = InvoiceRead.of(submitted.invoice).model_dump_json(by_alias=True)
+    return Response(answer, status_code=201, headers=headers, media_type="application/json")
 
 
 @api.get("", summary="The calling supplier's invoices, newest first")
