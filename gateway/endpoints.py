@@ -45,7 +45,9 @@ async def admit(request: Request) -> Caller:
             cookies=tuple(headers.getlist("cookie")),
         ),
         address=client_address(
-            peer, headers.get("x-forwarded-for"), trust_forwarded=settings.trust_forwarded_headers
+            peer,
+            ", ".join(headers.getlist("x-forwarded-for")) or None,
+            trust_forwarded=settings.trust_forwarded_headers,
         ),
         state=request.scope.setdefault("state", {}),
     )

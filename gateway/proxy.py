@@ -94,7 +94,8 @@ _NOT_RETURNED = frozenset({"date", "server", REQUEST_ID_HEADER.lower()})
 # ASGI header names are lower-case bytes; these sets are compared with them as they come.
 _DROPPED_IN = frozenset(name.encode() for name in HOP_BY_HOP | _NOT_FORWARDED)
 _DROPPED_OUT = frozenset(name.encode() for name in HOP_BY_HOP | _NOT_RETURNED)
-# Request headers the gateway reads (the first of each, as Starlette's ``headers.get`` would).
+# Request headers the gateway reads: the first of each, as Starlette's ``headers.get`` would,
+# except X-Forwarded-For, whose lines are joined.
 _READ = frozenset(
     {
         b"authorization",
@@ -146,8 +147,13 @@ class Incoming:
             except UnicodeDecodeError:
                 incoming.undecodable = incoming.undecodable or name.decode("latin-1")
                 continue
-            if name in _READ and name not in read:
-                read[name] = value
+            if name in _READ:
+                if name not in read:
+                    read[name] = value
+                elif name == b"x-forwarded-for":
+                    # One list over all its lines (RFC 9110 section 5.3): a balancer that adds a
+                    # line of its own rather than appending to the caller's is still the last.
+                    read[name] = f"{read[name]}, {value}"
             if name in _DROPPED_IN:
                 continue
             if name == b"cookie":

@@ -450,6 +450,20 @@ async def test_rate_limit_address_behind_a_trusted_balancer_is_the_one_it_append
     assert [first.status_code, spoofed.status_code, other.status_code] == [200, 429, 200]
 
 
+async def test_a_balancer_adding_its_own_forwarded_for_line_is_still_the_one_trusted(
+    database_url: str, echo_service: tuple[Transports, dict[str, str]]
+) -> None:
+    transports, urls = echo_service
+    settings = settings_for(database_url, trust_forwarded_headers=True, rate_limit_anonymous=1, **urls)
+    async with gateway_client(settings, transports=transports, rate_limiter=MemoryRateLimiter()) as http:
+        # The caller's own line first, then the balancer's (as HAProxy's "option forwardfor" adds it).
+        lines = [("X-Forwarded-For", "1.1.1.1"), ("X-Forwarded-For", "192.0.2.9")]
+        first = await http.get("/pay/x", headers=lines)
+        spoofed = await http.get("/pay/x", headers=[("X-Forwarded-For", "2.2.2.2"), lines[1]])
+    assert headers_of(first)["x-forwarded-for"] == ["1.1.1.1, 192.0.2.9, 203.0.113.7"]
+    assert spoofed.status_code == 429
+
+
 def test_the_session_cookie_never_reaches_a_service() -> None:
     scope = {
         "type": "http",
