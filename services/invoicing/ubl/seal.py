@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import hashlib
 import os
@@ -173,10 +174,10 @@ def _digest(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def _reference(signed_info: Element, uri: str, digest: str, **attributes: str) -> Element:
+def _reference(signed_info: Element, uri: str, **attributes: str) -> Element:
     reference = etree.SubElement(signed_info, qname("ds:Reference"), {"URI": uri, **attributes})
     etree.SubElement(reference, qname("ds:DigestMethod"), Algorithm=_SHA256)
-    etree.SubElement(reference, qname("ds:DigestValue")).text = digest
+    etree.SubElement(reference, qname("ds:DigestValue"))
     return reference
 
 
@@ -249,6 +250,7 @@ class Sealer:
         self._chain_facts = tuple(_CertificateFacts.of(c) for c in self.chain)
         self._subject = certificate.subject.rfc4514_string()
         self._fingerprint = fingerprint(certificate)
+        self._template = self._signature_template()
 
     @classmethod
     def from_pem_files(cls, key_path: Path, certificate_path: Path, password: bytes | None = None) -> Sealer:
@@ -328,66 +330,73 @@ class Sealer:
         """Append the enveloped XAdES-BES ``ds:Signature`` to ``information`` (XML-DSig 1.1, 3.1).
 
         The whole-document digest is taken before the signature exists, which is the document the
-        enveloped-signature transform gives back once the signature is removed again.
+        enveloped-signature transform gives back once the signature is removed again. The other
+        digests and the signature value are taken where the signature stands, as the verifier does.
         """
         document_digest = _digest(_canonical(root))
-        token = secrets.token_hex(8)
-        signature_id = f"tessera-seal-{token}"
+        signature_id = f"tessera-seal-{secrets.token_hex(8)}"
         reference_id = f"{signature_id}-document"
         key_info_id = f"{signature_id}-key"
         properties_id = f"{signature_id}-signed-properties"
 
-        signature = etree.SubElement(information, _SIGNATURE, Id=signature_id, nsmap={"ds": NS["ds"]})
+        signature = copy.deepcopy(self._template)
+        # The template's shape, from _signature_template.
+        signed_info, value, key_info, holder = signature
+        _, _, whole, properties_reference, key_reference = signed_info
+        qualifying = holder[0]
+        properties = qualifying[0]
+        signing_time_element = properties[0][0]
+        data_format = properties[1][0]
+
+        signature.set("Id", signature_id)
+        whole.set("Id", reference_id)
+        whole[-1].text = document_digest
+        properties_reference.set("URI", f"#{properties_id}")
+        key_reference.set("URI", f"#{key_info_id}")
+        key_info.set("Id", key_info_id)
+        qualifying.set("Target", f"#{signature_id}")
+        properties.set("Id", properties_id)
+        signing_time_element.text = signing_time.isoformat(timespec="seconds")
+        data_format.set("ObjectReference", f"#{reference_id}")
+        information.append(signature)
+
+        properties_reference[-1].text = _digest(_canonical(properties))
+        key_reference[-1].text = _digest(_canonical(key_info))
+        value.text = base64.b64encode(self._signature_value(_canonical(signed_info))).decode()
+
+    def _signature_template(self) -> Element:
+        """The ``ds:Signature`` every seal writes, less what each seal fills in (identifiers,
+        digests, signing time, signature value): built once per sealer, copied for each seal.
+
+        XAdES 1.3.2 qualifying properties name the certificate with ``SigningCertificate`` (v1) and
+        SHA-256 digests: UBL 2.1 ships the 1.3.2 schema, in which ``SigningCertificateV2`` does not exist.
+        """
+        signature = etree.Element(_SIGNATURE, nsmap={"ds": NS["ds"]})
         signed_info = etree.SubElement(signature, qname("ds:SignedInfo"))
         etree.SubElement(signed_info, qname("ds:CanonicalizationMethod"), Algorithm=_C14N)
         etree.SubElement(signed_info, qname("ds:SignatureMethod"), Algorithm=self._method.value)
-        whole = _reference(signed_info, "", document_digest, Id=reference_id)
+        whole = _reference(signed_info, "")
         transforms = etree.Element(qname("ds:Transforms"))
         etree.SubElement(transforms, qname("ds:Transform"), Algorithm=_ENVELOPED)
         etree.SubElement(transforms, qname("ds:Transform"), Algorithm=_C14N)
         whole.insert(0, transforms)
-        value = etree.SubElement(signature, qname("ds:SignatureValue"))
+        _reference(signed_info, "", Type=_SIGNED_PROPERTIES_TYPE)
+        _reference(signed_info, "")
+        etree.SubElement(signature, qname("ds:SignatureValue"))
 
-        key_info = etree.SubElement(signature, qname("ds:KeyInfo"), Id=key_info_id)
+        key_info = etree.SubElement(signature, qname("ds:KeyInfo"))
         x509_data = etree.SubElement(key_info, qname("ds:X509Data"))
         for facts in self._chain_facts:
             etree.SubElement(x509_data, qname("ds:X509Certificate")).text = facts.pem_body
 
-        signed_properties = self._signed_properties(
-            etree.SubElement(signature, qname("ds:Object")),
-            target=signature_id,
-            properties_id=properties_id,
-            reference_id=reference_id,
-            signing_time=signing_time,
-        )
-        _reference(
-            signed_info,
-            f"#{properties_id}",
-            _digest(_canonical(signed_properties)),
-            Type=_SIGNED_PROPERTIES_TYPE,
-        )
-        _reference(signed_info, f"#{key_info_id}", _digest(_canonical(key_info)))
-        value.text = base64.b64encode(self._signature_value(_canonical(signed_info))).decode()
-
-    def _signed_properties(
-        self,
-        holder: Element,
-        *,
-        target: str,
-        properties_id: str,
-        reference_id: str,
-        signing_time: dt.datetime,
-    ) -> Element:
-        """XAdES 1.3.2 qualifying properties. ``SigningCertificate`` (v1) with SHA-256 digests:
-        UBL 2.1 ships the 1.3.2 schema, in which ``SigningCertificateV2`` does not exist."""
         qualifying = etree.SubElement(
-            holder, qname("xades:QualifyingProperties"), Target=f"#{target}", nsmap={"xades": NS["xades"]}
+            etree.SubElement(signature, qname("ds:Object")),
+            qname("xades:QualifyingProperties"),
+            nsmap={"xades": NS["xades"]},
         )
-        properties = etree.SubElement(qualifying, qname("xades:SignedProperties"), Id=properties_id)
+        properties = etree.SubElement(qualifying, qname("xades:SignedProperties"))
         signature_properties = etree.SubElement(properties, qname("xades:SignedSignatureProperties"))
-        etree.SubElement(signature_properties, qname("xades:SigningTime")).text = signing_time.isoformat(
-            timespec="seconds"
-        )
+        etree.SubElement(signature_properties, qname("xades:SigningTime"))
         signing_certificate = etree.SubElement(signature_properties, qname("xades:SigningCertificate"))
         for facts in self._chain_facts:
             cert = etree.SubElement(signing_certificate, qname("xades:Cert"))
@@ -397,13 +406,13 @@ class Sealer:
             issuer_serial = etree.SubElement(cert, qname("xades:IssuerSerial"))
             etree.SubElement(issuer_serial, qname("ds:X509IssuerName")).text = facts.issuer
             etree.SubElement(issuer_serial, qname("ds:X509SerialNumber")).text = facts.serial
-        data_objects = etree.SubElement(properties, qname("xades:SignedDataObjectProperties"))
         data_format = etree.SubElement(
-            data_objects, qname("xades:DataObjectFormat"), ObjectReference=f"#{reference_id}"
+            etree.SubElement(properties, qname("xades:SignedDataObjectProperties")),
+            qname("xades:DataObjectFormat"),
         )
         etree.SubElement(data_format, qname("xades:Description")).text = _PAYLOAD_DESCRIPTION
         etree.SubElement(data_format, qname("xades:MimeType")).text = "text/xml"
-        return properties
+        return signature
 
     def _signature_value(self, signed_info: bytes) -> bytes:
         key = self._key
