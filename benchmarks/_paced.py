@@ -19,11 +19,12 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httptools
 
-from benchmarks._load import LoadResult, Prepared, Template
+from benchmarks._load import LoadResult, Measured, Prepared, Server, Template
 
 # More simultaneous requests than this means the server is far behind; new requests then wait
 # for a connection (and that wait counts in their latency).
@@ -150,3 +151,19 @@ def paced(url: str, work: Template | Prepared, *, rate: float, seconds: float) -
     host = urlsplit(url).netloc
     requests = render(work, int(rate * seconds), host)
     return uvloop.run(_paced(url, requests, rate))
+
+
+def measure_paced(
+    url: str, work: Template | Prepared, servers: Mapping[str, Server], *, rate: float, seconds: float
+) -> Measured:
+    """:func:`paced`, and the CPU milliseconds per request each of ``servers`` spent meanwhile."""
+    before = {name: server.cpu_seconds() for name, server in servers.items()}
+    result = paced(url, work, rate=rate, seconds=seconds)
+    spent = {name: server.cpu_seconds() - before[name] for name, server in servers.items()}
+    return Measured(result, {name: cpu / max(result.requests, 1) * 1000 for name, cpu in spent.items()})
+
+
+def kept_pace(result: LoadResult, rate: float, status: int) -> bool:
+    """Every request answered with ``status`` and the answers kept up with ``rate`` (allowing
+    for the last answers, which arrive after the last request is sent)."""
+    return result.all_answered(status) and result.rate >= 0.97 * rate

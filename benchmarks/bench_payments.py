@@ -1,6 +1,11 @@
 """Payment creation through the gateway on PostgreSQL, beside a bare FastAPI endpoint receiving
 the same body (the ceiling of this stack), and Stripe webhook ingestion, in one run.
 
+Two kinds of rows: ``wrk`` rows give the most each path takes (a closed loop of 16 connections,
+so their latencies are mostly queueing); "paced" rows send requests at the target rate from an
+open-loop generator (``benchmarks/_paced.py``) and give the latency a caller sees at that rate.
+The creation target needs both: at least 300/s at most, and p99 under 50 ms at 300/s.
+
 Each server is one uvicorn process (the gateway; the payments service with
 ``TESSERA_BENCH_WORKERS`` worker processes; the bare app); the load comes from ``wrk`` (see
 ``benchmarks/_load.py``) with a fixed number of keep-alive connections, and the rows of one
@@ -47,6 +52,7 @@ from benchmarks._load import (
     scratch_database,
     served,
 )
+from benchmarks._paced import kept_pace, measure_paced
 
 WORKERS = int(os.environ.get("TESSERA_BENCH_WORKERS", "2"))
 WEBHOOK_SECRET = "whsec_bench"
@@ -62,6 +68,9 @@ PAYMENT = {
 # Webhooks sent per second at most through Tessera, to size the prepared list so that none is
 # sent twice (a repeat is counted and fails the target).
 WEBHOOK_CEILING = 3000
+# The targets, also the rates of the paced rows.
+CREATION_RATE = 300
+WEBHOOK_RATE = 500
 
 bare = FastAPI()
 
@@ -203,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
                     results["gateway -> payments: create payment"] = measure(
                         gateway.url, creations(authorised), {"gateway": gateway, "payments": payments}
                     )
+                    results[f"gateway -> payments: create payment, paced {CREATION_RATE}/s"] = measure_paced(
+                        gateway.url,
+                        creations(authorised),
+                        {"gateway": gateway, "payments": payments},
+                        rate=CREATION_RATE,
+                        seconds=SECONDS,
+                    )
             with served("services.payments.app:create_app", payments_env, workers=WORKERS) as payments:
                 env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments.url}
                 with served("gateway.app:create_app", env, probe="/readyz") as gateway:
@@ -218,16 +234,37 @@ def main(argv: list[str] | None = None) -> int:
                     results["gateway -> payments: Stripe webhook ingestion"] = measure(
                         gateway.url, _hooks(SECONDS), {"gateway": gateway, "payments": payments}
                     )
+                    results[f"gateway -> payments: Stripe webhook, paced {WEBHOOK_RATE}/s"] = measure_paced(
+                        gateway.url,
+                        webhooks(int(WEBHOOK_RATE * SECONDS)),
+                        {"gateway": gateway, "payments": payments},
+                        rate=WEBHOOK_RATE,
+                        seconds=SECONDS,
+                    )
     print(f"load average after: {load_average()}")
     print(f"\n{header()}")
     for name, result in results.items():
         print(row(name, result))
     created = results["gateway -> payments: create payment"].result
+    created_paced = results[f"gateway -> payments: create payment, paced {CREATION_RATE}/s"].result
     hooks = results["gateway -> payments: Stripe webhook ingestion"].result
-    creation_ok = created.rate >= 300 and created.p99_ms < 50 and created.all_answered(201)
-    hooks_ok = hooks.rate >= 500 and hooks.all_answered(200)
-    print(f"\ntarget >= 300 creations/s with p99 < 50 ms, all 201: {'met' if creation_ok else 'NOT met'}")
-    print(f"target >= 500 webhooks/s, all 200: {'met' if hooks_ok else 'NOT met'}")
+    hooks_paced = results[f"gateway -> payments: Stripe webhook, paced {WEBHOOK_RATE}/s"].result
+    creation_ok = (
+        created.rate >= CREATION_RATE
+        and created.all_answered(201)
+        and kept_pace(created_paced, CREATION_RATE, 201)
+        and created_paced.p99_ms < 50
+    )
+    hooks_ok = (
+        hooks.rate >= WEBHOOK_RATE and hooks.all_answered(200) and kept_pace(hooks_paced, WEBHOOK_RATE, 200)
+    )
+    print(
+        f"\ntarget >= {CREATION_RATE} creations/s, and p99 < 50 ms at {CREATION_RATE}/s, all 201: "
+        f"{'met' if creation_ok else 'NOT met'}"
+    )
+    print(
+        f"target >= {WEBHOOK_RATE} webhooks/s, kept up at {WEBHOOK_RATE}/s, all 200: {'met' if hooks_ok else 'NOT met'}"
+    )
     print(CPU_NOTE)
     return 0
 
