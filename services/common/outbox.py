@@ -17,6 +17,7 @@ relay currently working on it.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     insert,
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
@@ -167,6 +169,24 @@ def _jsonable(value: object) -> object:
     raise TypeError(f"event payload value {value!r} of type {type(value).__name__} is not JSON-serialisable")
 
 
+@functools.cache
+def _statements(events: Table, deliveries: Table) -> tuple[Any, Any]:
+    """The two INSERTs of :func:`record_event`, built once per outbox: building a statement
+    and computing its cache key cost more than running it."""
+    add_event = (
+        insert(events)
+        .values(
+            event_id=bindparam("event_id"),
+            type=bindparam("type"),
+            resource_id=bindparam("resource_id"),
+            payload=bindparam("payload"),
+            created_at=bindparam("created_at"),
+        )
+        .returning(events.c.sequence)
+    )
+    return add_event, insert(deliveries)
+
+
 def record_event(
     session: Session,
     outbox: Outbox,
@@ -177,23 +197,27 @@ def record_event(
 ) -> uuid.UUID:
     """Add an event and one pending delivery per subscriber of its type; return the event id.
 
-    Only adds and flushes: the event commits (or not) with the caller's transaction.
+    Only adds: the event commits (or not) with the caller's transaction.
     """
     event_id = uuid.uuid4()
-    events, deliveries = outbox.tables.events, outbox.tables.deliveries
+    add_event, add_deliveries = _statements(outbox.tables.events, outbox.tables.deliveries)
     now = utcnow()
     data = json.loads(json.dumps(dict(payload), default=_jsonable))
-    sequence = session.execute(
-        insert(events)
-        .values(
-            event_id=event_id, type=event_type, resource_id=str(resource_id), payload=data, created_at=now
-        )
-        .returning(events.c.sequence)
+    connection = session.connection()
+    sequence = connection.execute(
+        add_event,
+        {
+            "event_id": event_id,
+            "type": event_type,
+            "resource_id": str(resource_id),
+            "payload": data,
+            "created_at": now,
+        },
     ).scalar_one()
     urls = outbox.subscriptions.urls_for(event_type)
     if urls:
-        session.execute(
-            insert(deliveries),
+        connection.execute(
+            add_deliveries,
             [
                 {
                     "event_sequence": sequence,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,27 +27,6 @@ NAME = "invoicing"
 PORT = 8001
 
 log = structlog.get_logger("tessera.invoicing")
-
-
-# A submission's validation holds a few thousand container objects alive at once and frees them
-# when it ends. With the default first threshold (700) the collector ran about once per request
-# and walked them, and one request in a hundred paid a full collection over every object the
-# process had loaded at start-up (about 150,000): 1.1 ms of CPU per submission in all, measured.
-# With 5,000 it runs about once in a hundred submissions, and what start-up loaded is frozen
-# out of its reach: 0.1 ms. Cycles are still collected, only less often.
-COLLECTOR_THRESHOLD = 5_000
-_collector_settled = False
-
-
-def settle_collector() -> None:
-    """Tune Python's cyclic garbage collector for this process, once (see COLLECTOR_THRESHOLD)."""
-    global _collector_settled
-    if _collector_settled:
-        return
-    _collector_settled = True
-    gc.freeze()
-    _, second, third = gc.get_threshold()
-    gc.set_threshold(COLLECTOR_THRESHOLD, second, third)
 
 
 def load_settings() -> InvoicingSettings:
@@ -119,7 +97,6 @@ def create_app(
                 session.commit()
         except SQLAlchemyError as error:  # not migrated yet: readiness reports the database
             log.warning("routing codes not seeded", error=str(error))
-        settle_collector()
         client = relay_client or supplier_signing_client(app, settings)
         try:
             async with relay_lifespan(service=NAME, settings=settings, tables=OUTBOX_TABLES, client=client)(
