@@ -383,7 +383,7 @@ class Proxy:
             await self._start(send, response.status_code, rendered, state, echo)
             await send({"type": "http.response.body", "body": response.body})
             return response.status_code
-        await self._start(send, answer.status, self._returned_headers(answer, client.origin), state, echo)
+        await self._start(send, answer.status, self._returned_headers(answer, answer.origin), state, echo)
         if answer.body is not None:
             await send({"type": "http.response.body", "body": answer.body})
         else:

@@ -19,9 +19,18 @@ class GatewaySettings(CommonSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the API key database; a SQLite file under the data dir if unset"
     )
-    invoicing_url: str = Field("http://127.0.0.1:8001", description="Base URL of the invoicing service")
-    payments_url: str = Field("http://127.0.0.1:8002", description="Base URL of the payments service")
-    receipts_url: str = Field("http://127.0.0.1:8003", description="Base URL of the receipts service")
+    invoicing_url: str = Field(
+        "http://127.0.0.1:8001",
+        description="Base URL of the invoicing service; several, comma-separated, for replicas taken in turn",
+    )
+    payments_url: str = Field(
+        "http://127.0.0.1:8002",
+        description="Base URL of the payments service; several, comma-separated, for replicas taken in turn",
+    )
+    receipts_url: str = Field(
+        "http://127.0.0.1:8003",
+        description="Base URL of the receipts service; several, comma-separated, for replicas taken in turn",
+    )
 
     upstream_timeout: float = Field(
         30.0, gt=0, description="Seconds to wait for an upstream to answer (read/write/pool) before a 504"
@@ -82,16 +91,22 @@ class GatewaySettings(CommonSettings):
     @field_validator("invoicing_url", "payments_url", "receipts_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"an upstream URL must start with http:// or https://, got {value!r}")
-        return value.rstrip("/")
+        urls = [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+        if not urls:
+            raise ValueError("at least one upstream URL is needed")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"an upstream URL must start with http:// or https://, got {url!r}")
+        return ",".join(urls)
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or self.sqlite_url("gateway")
 
-    def upstream_urls(self) -> dict[str, str]:
-        return {"invoicing": self.invoicing_url, "payments": self.payments_url, "receipts": self.receipts_url}
+    def upstream_urls(self) -> dict[str, list[str]]:
+        """Each service's replicas: the base URLs its requests go to, in turn."""
+        urls = {"invoicing": self.invoicing_url, "payments": self.payments_url, "receipts": self.receipts_url}
+        return {name: value.split(",") for name, value in urls.items()}
 
     def role_limit(self, role: Role | None) -> int:
         """Requests per window for a key of ``role``; ``None`` is a caller without a key."""

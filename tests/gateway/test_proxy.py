@@ -568,3 +568,39 @@ async def test_the_service_gets_the_callers_headers_and_the_gateways_own_nothing
         ["text/html"],
         ["tester/1"],
     )
+
+
+def replica_app(name: str, *, ready: bool = True) -> Starlette:
+    """A stand-in service replica that says which one it is."""
+
+    async def which(request: Request) -> Response:
+        return JSONResponse({"replica": name})
+
+    async def readyz(request: Request) -> Response:
+        return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
+
+    return Starlette(routes=[Route("/readyz", readyz), Route("/verify/{rest:path}", which)])
+
+
+async def test_requests_are_dealt_out_to_the_replicas_of_a_service_in_turn(database_url: str) -> None:
+    with Served(replica_app("a")) as first, Served(replica_app("b")) as second:
+        settings = settings_for(database_url, receipts_url=f"{first.url}, {second.url}/")
+        async with gateway_client(settings) as http:
+            answered = [(await http.get(f"/verify/R-{n}")).json()["replica"] for n in range(6)]
+            health = (await http.get("/healthz")).json()
+    assert answered == ["a", "b", "a", "b", "a", "b"]
+    assert health["services"]["receipts"] == "ok"
+
+
+async def test_a_service_is_ready_while_any_of_its_replicas_is(database_url: str, free_port: int) -> None:
+    with Served(replica_app("a", ready=False)) as unready:
+        down = f"http://127.0.0.1:{free_port}"
+        settings = settings_for(database_url, receipts_url=f"{down},{unready.url}")
+        async with gateway_client(settings) as http:
+            assert (await http.get("/healthz")).json()["services"]["receipts"] == "not_ready"
+            answers = [(await http.get("/verify/R-1")).status_code for _ in range(2)]
+        assert sorted(answers) == [200, 502]  # the replica that is down answers its share with 502
+    with Served(replica_app("a")) as ready:
+        settings = settings_for(database_url, receipts_url=f"{down},{ready.url}")
+        async with gateway_client(settings) as http:
+            assert (await http.get("/healthz")).json()["services"]["receipts"] == "ok"

@@ -17,9 +17,9 @@ def test_environment_names_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("TESSERA_GATEWAY_DATABASE_URL", raising=False)
     settings = GatewaySettings()
     assert settings.upstream_urls() == {
-        "invoicing": "http://127.0.0.1:8001",
-        "payments": "http://payments:8002",
-        "receipts": "http://127.0.0.1:8003",
+        "invoicing": ["http://127.0.0.1:8001"],
+        "payments": ["http://payments:8002"],
+        "receipts": ["http://127.0.0.1:8003"],
     }
     assert settings.role_limit(Role.SUPPLIER) == 7
     assert settings.role_limit(None) == settings.rate_limit_anonymous
@@ -31,6 +31,15 @@ def test_environment_names_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 def test_upstream_urls_must_be_http() -> None:
     with pytest.raises(ValidationError, match="must start with http"):
         GatewaySettings(invoicing_url="invoicing:8001")
+    with pytest.raises(ValidationError, match="must start with http"):
+        GatewaySettings(invoicing_url="http://a:8001,invoicing:8001")
+    with pytest.raises(ValidationError, match="at least one"):
+        GatewaySettings(invoicing_url=" , ")
+
+
+def test_several_urls_are_the_replicas_of_a_service() -> None:
+    settings = GatewaySettings(payments_url=" http://p1:8002/, http://p2:8002 ,")
+    assert settings.upstream_urls()["payments"] == ["http://p1:8002", "http://p2:8002"]
 
 
 def test_limits_must_be_positive() -> None:
