@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -358,7 +358,11 @@ class Measured:
 
 
 def measure(
-    url: str, work: Template | Prepared, servers: Mapping[str, Server], *, seconds: float = SECONDS
+    url: str,
+    work: Template | Prepared,
+    servers: Mapping[str, Server | Replicated],
+    *,
+    seconds: float = SECONDS,
 ) -> Measured:
     """:func:`load`, and the CPU milliseconds per request each of ``servers`` spent meanwhile."""
     before = {name: server.cpu_seconds() for name, server in servers.items()}
@@ -396,6 +400,31 @@ def served(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Replicated:
+    """Replicas of one service, each its own process on its own port: the way a service uses
+    several cores behind the gateway (see ``gateway/upstream.py``, ``Replicas``)."""
+
+    servers: tuple[Server, ...]
+
+    @property
+    def url(self) -> str:
+        """The replicas' URLs, comma-separated, as the gateway's URL setting takes them."""
+        return ",".join(server.url for server in self.servers)
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+
+@contextmanager
+def replicated(
+    app: str, env: Mapping[str, str], *, count: int, probe: str = "/healthz"
+) -> Iterator[Replicated]:
+    """``count`` replicas of ``app``, each served by its own uvicorn process."""
+    with ExitStack() as stack:
+        yield Replicated(tuple(stack.enter_context(served(app, env, probe=probe)) for _ in range(count)))
 
 
 CPU_NOTE = (

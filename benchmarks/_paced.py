@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from benchmarks._load import LoadResult, Measured, Prepared, Server, Template
+from benchmarks._load import LoadResult, Measured, Prepared, Replicated, Server, Template
 
 # More simultaneous requests than this means the server is far behind; new requests then wait
 # for a connection (and that wait counts in their latency).
@@ -154,7 +154,12 @@ def paced(url: str, work: Template | Prepared, *, rate: float, seconds: float) -
 
 
 def measure_paced(
-    url: str, work: Template | Prepared, servers: Mapping[str, Server], *, rate: float, seconds: float
+    url: str,
+    work: Template | Prepared,
+    servers: Mapping[str, Server | Replicated],
+    *,
+    rate: float,
+    seconds: float,
 ) -> Measured:
     """:func:`paced`, and the CPU milliseconds per request each of ``servers`` spent meanwhile."""
     before = {name: server.cpu_seconds() for name, server in servers.items()}

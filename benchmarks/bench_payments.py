@@ -7,7 +7,7 @@ open-loop generator (``benchmarks/_paced.py``) and give the latency a caller see
 The creation target needs both: at least 300/s at most, and p99 under 50 ms at 300/s.
 
 Each server is one uvicorn process (the gateway; the payments service with
-``TESSERA_BENCH_WORKERS`` worker processes; the bare app); the load comes from ``wrk`` (see
+``TESSERA_BENCH_REPLICAS`` replicas, each its own process, which the gateway takes in turn; the bare app); the load comes from ``wrk`` (see
 ``benchmarks/_load.py``) with a fixed number of keep-alive connections, and the rows of one
 comparison run back to back so that they share the machine's load. Every creation carries its own ``Idempotency-Key``, so
 each one claims an idempotency record, stores the payment and its first event, and renders the
@@ -48,13 +48,14 @@ from benchmarks._load import (
     load,
     load_average,
     measure,
+    replicated,
     row,
     scratch_database,
     served,
 )
 from benchmarks._paced import kept_pace, measure_paced
 
-WORKERS = int(os.environ.get("TESSERA_BENCH_WORKERS", "2"))
+REPLICAS = int(os.environ.get("TESSERA_BENCH_REPLICAS", "2"))
 WEBHOOK_SECRET = "whsec_bench"
 INTERNAL_SECRET = "bench-internal-secret"
 PAYMENT = {
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{os.cpu_count()} CPUs, load average {load_average()} before; wrk with {CONCURRENCY} connections, "
-        f"{SECONDS:g} s per row; payments service with {WORKERS} worker process(es), gateway with 1"
+        f"{SECONDS:g} s per row; payments service in {REPLICAS} replica process(es), gateway in 1"
     )
     results: dict[str, Measured] = {}
     with (
@@ -187,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
                 probe="/readyz",
             ) as bare_gateway,
         ):
-            with served("services.payments.app:create_app", sandbox_env, workers=WORKERS) as payments:
+            with replicated("services.payments.app:create_app", sandbox_env, count=REPLICAS) as payments:
                 env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments.url}
+                alone = payments.servers[0]
                 with served("gateway.app:create_app", env, probe="/readyz") as gateway:
                     for url, work in (
                         (bare_server.url, creations()),
                         (bare_gateway.url, creations(authorised)),
-                        (payments.url, creations(identity)),
+                        (alone.url, creations(identity)),
                         (gateway.url, creations(authorised)),
                     ):
                         load(url, work, seconds=2)  # warm-up
@@ -206,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                         creations(authorised),
                         {"gateway": bare_gateway, "bare": bare_server},
                     )
-                    results["payments alone: create payment"] = measure(
-                        payments.url, creations(identity), {"payments": payments}
+                    results["one payments process alone: create payment"] = measure(
+                        alone.url, creations(identity), {"payments": alone}
                     )
                     results["gateway -> payments: create payment"] = measure(
                         gateway.url, creations(authorised), {"gateway": gateway, "payments": payments}
@@ -219,17 +221,18 @@ def main(argv: list[str] | None = None) -> int:
                         rate=CREATION_RATE,
                         seconds=SECONDS,
                     )
-            with served("services.payments.app:create_app", payments_env, workers=WORKERS) as payments:
+            with replicated("services.payments.app:create_app", payments_env, count=REPLICAS) as payments:
                 env = {**gateway_env, "TESSERA_GATEWAY_PAYMENTS_URL": payments.url}
+                alone = payments.servers[0]
                 with served("gateway.app:create_app", env, probe="/readyz") as gateway:
                     load(bare_server.url, bare_hooks(), seconds=1)
-                    load(payments.url, _hooks(2), seconds=2)
+                    load(alone.url, _hooks(2), seconds=2)
                     load(gateway.url, _hooks(2), seconds=2)
                     results["bare FastAPI endpoint: webhook"] = measure(
                         bare_server.url, bare_hooks(), {"bare": bare_server}
                     )
-                    results["payments alone: Stripe webhook ingestion"] = measure(
-                        payments.url, _hooks(SECONDS), {"payments": payments}
+                    results["one payments process alone: Stripe webhook"] = measure(
+                        alone.url, _hooks(SECONDS), {"payments": alone}
                     )
                     results["gateway -> payments: Stripe webhook ingestion"] = measure(
                         gateway.url, _hooks(SECONDS), {"gateway": gateway, "payments": payments}

@@ -50,6 +50,13 @@ class CommonSettings(BaseSettings):
     log_format: str = Field(
         "json", validation_alias="TESSERA_LOG_FORMAT", description="json (one object per line) or console"
     )
+    worker_threads: int = Field(
+        8,
+        ge=2,
+        le=256,
+        validation_alias="TESSERA_WORKER_THREADS",
+        description="Threads per process for blocking request work (database, XML); more only adds GIL contention",
+    )
     webhook_secrets: str = Field(
         "dev-webhook-secret",
         validation_alias="TESSERA_WEBHOOK_SECRETS",
