@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -121,6 +123,10 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# The status logged for a request whose caller went away (nginx's convention).
+CALLER_LEFT = 499
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TesseraError)
     async def _domain(request: Request, exc: TesseraError) -> JSONResponse:
@@ -165,6 +171,14 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=str(exc.detail),
             headers=dict(exc.headers or {}),
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _caller_left(request: Request, exc: ClientDisconnect) -> Response:
+        # The caller hung up while sending its body: nothing was done, and nobody is left to
+        # read an answer. Logged as what it is (499, as nginx names it), not as a server error
+        # with a traceback.
+        structlog.get_logger().info("caller left before its request body was read", path=request.url.path)
+        return Response(status_code=CALLER_LEFT)
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:

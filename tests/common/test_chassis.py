@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import String, select
@@ -42,6 +43,14 @@ def create_note(body: NoteIn, session: SessionDep) -> dict[str, str]:
     session.flush()
     if body.fail:
         raise Conflict("refused after the row was flushed", reason="test")
+    return {"status": "created"}
+
+
+@router.post("/notes/raw", status_code=201)
+async def create_note_from_raw_text(request: Request, session: SessionDep) -> dict[str, str]:
+    """Reads the body as a stream, as the invoice upload does."""
+    body = b"".join([chunk async for chunk in request.stream()])
+    session.add(Note(text=body.decode()))
     return {"status": "created"}
 
 
@@ -121,3 +130,38 @@ def test_readiness_fails_when_database_is_unreachable() -> None:
         assert test_client.get("/healthz").status_code == 200
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "checks": {"database": "failing"}}
+
+
+def test_a_caller_that_hangs_up_mid_body_is_a_499_and_changes_nothing(client: TestClient) -> None:
+    """Driven at the ASGI level: the body's first half arrives, then the caller disconnects."""
+    assert client.post("/notes/raw", content=b"whole").status_code == 201
+    app = client.app
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/notes/raw",
+        "raw_path": b"/notes/raw",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+        "root_path": "",
+    }
+    incoming = [
+        {"type": "http.request", "body": b"half", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    anyio.run(app, scope, receive, send)  # no exception escapes: no traceback, no 500
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
+    assert client.get("/notes").json() == ["whole"]
