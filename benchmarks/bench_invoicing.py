@@ -48,7 +48,7 @@ from benchmarks._load import (
 )
 from benchmarks._paced import kept_pace, measure_paced
 
-# Worker processes of the invoicing service: its work is CPU-bound Python (validation, sealing),
+# Replica processes of the invoicing service: its work is CPU-bound Python (validation, sealing),
 # so one process uses one core whatever its thread pool.
 REPLICAS = int(os.environ.get("TESSERA_BENCH_REPLICAS", "2"))
 SUPPLIER = "IT01234567890"

@@ -10,11 +10,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -27,23 +24,10 @@ from tests.resilience.processes import (
     identity,
     report,
     soak,
-    suite_fixture,
     wait_until,
 )
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def suite(tmp_path: Path) -> Iterator[Suite]:
-    yield from suite_fixture(tmp_path)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 class Client:

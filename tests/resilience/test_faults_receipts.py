@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.resilience.processes import Suite, report, soak, start_suite, suite_fixture, wait_until
-
-
-@pytest.fixture
-def suite(tmp_path: Path) -> Iterator[Suite]:
-    yield from suite_fixture(tmp_path)
+from tests.resilience.processes import Suite, report, soak, start_suite, wait_until
 
 
 def create_payment(api: httpx.Client, n: int) -> str:

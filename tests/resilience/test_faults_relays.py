@@ -5,28 +5,13 @@ outbox while events keep arriving. Every event reaches the receiver, and none re
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from services.common.db import Database
 from services.common.outbox import Outbox, Subscriptions, record_event
 from services.payments.models import OUTBOX_TABLES
-from tests.resilience.processes import Receiver, Suite, report, soak, suite_fixture, wait_until
-
-
-@pytest.fixture
-def suite(tmp_path: Path) -> Iterator[Suite]:
-    yield from suite_fixture(tmp_path)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
+from tests.resilience.processes import Receiver, Suite, report, soak, wait_until
 
 
 def test_two_relays_deliver_every_event_once(suite: Suite, receiver: Receiver) -> None:

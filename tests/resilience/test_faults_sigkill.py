@@ -14,13 +14,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from services.common.db import Database
@@ -36,14 +34,8 @@ from tests.resilience.processes import (
     report,
     soak,
     start_together,
-    suite_fixture,
     wait_until,
 )
-
-
-@pytest.fixture
-def suite(tmp_path: Path) -> Iterator[Suite]:
-    yield from suite_fixture(tmp_path)
 
 
 @dataclass

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,15 +21,10 @@ import sqlalchemy as sa
 from services.common.db import Database
 from services.payments.models import OUTBOX_TABLES, ProviderEvent
 from tests.payments.servers import Localstripe
-from tests.resilience.processes import Suite, identity, report, soak, suite_fixture
+from tests.resilience.processes import Suite, identity, report, soak
 
 STRIPE_KEY = "sk_test_tessera"
 STRIPE_WEBHOOK_SECRET = "whsec_resilience"
-
-
-@pytest.fixture
-def suite(tmp_path: Path) -> Iterator[Suite]:
-    yield from suite_fixture(tmp_path)
 
 
 @pytest.fixture
