@@ -57,6 +57,13 @@ class Tally:
         with self.lock:
             self.answers[what] += 1
 
+    def stored_invoice(self, number: str, key: str, body: bytes, response: httpx.Response) -> None:
+        """A submission that succeeded: the id the client was given, for the checks afterwards."""
+        with self.lock:
+            self.replayed += response.headers.get("Idempotent-Replayed") == "true"
+            self.invoices[number] = response.json()["id"]
+            self.keyed.append(("/v1/invoices", key, body, response.json()["id"]))
+
 
 def retry(tally: Tally, deadline: float, send: object, done: object) -> httpx.Response | None:
     """Send until ``done(response)`` or the deadline; connection failures and 5xx are retried."""
@@ -100,10 +107,7 @@ def invoice_client(url: str, tally: Tally, numbers: list[str], deadline: float) 
             )
             if response is None:
                 return
-            with tally.lock:
-                tally.replayed += response.headers.get("Idempotent-Replayed") == "true"
-                tally.invoices[number] = response.json()["id"]
-                tally.keyed.append(("/v1/invoices", key, body, response.json()["id"]))
+            tally.stored_invoice(number, key, body, response)
 
 
 def payment_client(url: str, tally: Tally, references: list[str], deadline: float) -> None:
@@ -177,10 +181,7 @@ def heavy_invoice(url: str, tally: Tally, number: str, deadline: float, sent: th
             lambda r: r.status_code in (200, 201),
         )
     if response is not None:
-        with tally.lock:
-            tally.replayed += response.headers.get("Idempotent-Replayed") == "true"
-            tally.invoices[number] = response.json()["id"]
-            tally.keyed.append(("/v1/invoices", key, body, response.json()["id"]))
+        tally.stored_invoice(number, key, body, response)
 
 
 HEAVY_LINES = 4000
