@@ -1,8 +1,8 @@
 """Shared views of a UBL document for the EN 16931 rules, read the way the official XPath 2.0
 assertions read them.
 
-- :class:`Tree`: the children of each element, grouped by tag, read from lxml at most once per
-  element and validation, so that the many rules looking at the same parts (lines, totals, VAT
+- :class:`Tree`: the children of each element, grouped by tag, as the shared walk of the document
+  (:mod:`._tree`) filed them, so that the many rules looking at the same parts (lines, totals, VAT
   breakdown) pay a dictionary lookup instead of an ElementPath search each. Paths are written
   with the usual prefixes (``cac:Item/cbc:Name``).
 - Where the rule contexts are: :func:`contexts` finds every element named in a context such as
@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import ROUND_FLOOR, Context, Decimal
+from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 
-from services.invoicing.validation.rules._tree import by_tag
+from lxml import etree
+
+from services.invoicing.validation.rules._tree import Children, by_tag
+from services.invoicing.validation.rules._tree import tree as shared_walk
 from services.invoicing.validation.rules.base import CREDIT_NOTE_NS, INVOICE_NS, NS, Doc, Element
 
 CAC = "{" + NS["cac"] + "}"
@@ -90,47 +93,83 @@ def parse(text: str) -> Decimal:
     return Decimal(value)
 
 
+class _ReadOnRequest(Children):
+    """Children read from lxml the first time an element is asked for (a Tree made on its own)."""
+
+    def __missing__(self, el: Element) -> dict[str, list[Element]]:
+        found: dict[str, list[Element]] = {}
+        for child in el.iterchildren(etree.Element):
+            bucket = found.get(child.tag)
+            if bucket is None:
+                found[child.tag] = [child]
+            else:
+                bucket.append(child)
+        self[el] = found
+        return found
+
+
 class Tree:
-    """The children of each element by tag, read from lxml once and shared by every rule."""
+    """The children of each element by tag, shared by every rule.
+
+    Within a validation the children are those the shared walk filed (:func:`tree`); a Tree made on
+    its own reads them from lxml on the first request.
+    """
 
     __slots__ = ("_kids", "_vat")
 
-    def __init__(self) -> None:
-        self._kids: dict[Element, dict[object, list[Element]]] = {}
+    def __init__(self, children: Children | None = None) -> None:
+        self._kids: Children = _ReadOnRequest() if children is None else children
         self._vat: dict[Element, bool] = {}
 
-    def kids(self, el: Element) -> dict[object, list[Element]]:
-        """The children of ``el`` by tag, read from lxml on the first request."""
-        found = self._kids.get(el)
-        if found is None:
-            found = {}
-            for child in el:
-                bucket = found.get(child.tag)
-                if bucket is None:
-                    found[child.tag] = [child]
-                else:
-                    bucket.append(child)
-            self._kids[el] = found
-        return found
+    def kids(self, el: Element) -> dict[str, list[Element]]:
+        """The element children of ``el`` by tag (do not modify the result)."""
+        return self._kids[el]
 
     def all(self, el: Element, path: str) -> Sequence[Element]:
         """Every ``path`` element under ``el``, in document order (do not modify the result)."""
         tags = _STEPS.get(path) or steps(path)
         kids = self._kids
-        nodes: Sequence[Element] = (el,)
-        for tag in tags:
-            if len(nodes) == 1:
-                node = nodes[0]
-                nodes = (kids.get(node) or self.kids(node)).get(tag, _NOTHING)
-            else:
-                nodes = [
-                    child
-                    for node in nodes
-                    for child in (kids.get(node) or self.kids(node)).get(tag, _NOTHING)
-                ]
-            if not nodes:
-                return _NOTHING
+        nodes: Sequence[Element] = kids[el].get(tags[0], _NOTHING)
+        if len(tags) > 1:
+            for tag in tags[1:]:
+                if len(nodes) == 1:
+                    nodes = kids[nodes[0]].get(tag, _NOTHING)
+                elif not nodes:
+                    return _NOTHING
+                else:
+                    nodes = [child for node in nodes for child in kids[node].get(tag, _NOTHING)]
         return nodes
+
+    # Bulk reads: one call per rule rather than one per context element, for the rules that look at
+    # every line of a large invoice.
+
+    def select(self, elements: Iterable[Element], path: str) -> list[Element]:
+        """``elements/path``: every ``path`` element under each element, in order."""
+        return [node for el in elements for node in self.all(el, path)]
+
+    def missing(self, elements: Iterable[Element], *paths: str) -> list[Element]:
+        """The elements with none of ``paths``: ``exists(a) or exists(b) ...`` is false."""
+        if len(paths) == 1 and len(tags := _STEPS.get(paths[0]) or steps(paths[0])) == 1:
+            kids, tag = self._kids, tags[0]
+            return [el for el in elements if tag not in kids[el]]
+        broken = []
+        for el in elements:
+            for path in paths:
+                if self.all(el, path):
+                    break
+            else:
+                broken.append(el)
+        return broken
+
+    def blank(self, elements: Iterable[Element], path: str) -> list[Element]:
+        """The elements whose ``path`` is missing or blank: ``normalize-space(path) != ''`` is false,
+        or cannot be evaluated because there are several ``path`` elements."""
+        broken = []
+        for el in elements:
+            found = self.all(el, path)
+            if len(found) != 1 or not string_value(found[0]).strip(XML_WHITESPACE):
+                broken.append(el)
+        return broken
 
     def first(self, el: Element, path: str) -> Element | None:
         found = self.all(el, path)
@@ -196,8 +235,8 @@ class Tree:
         return [ac for ac in self.all(parent, "cac:AllowanceCharge") if self.indicator(ac) is charge]
 
 
-def _new_tree(_: Doc) -> Tree:
-    return Tree()
+def _new_tree(doc: Doc) -> Tree:
+    return Tree(shared_walk(doc).children)
 
 
 def tree(doc: Doc) -> Tree:
@@ -307,10 +346,8 @@ def vat_breakdowns(doc: Doc) -> list[Element]:
 
 def total(values: Iterable[Decimal]) -> Decimal:
     """``sum(...)``, exactly (0 for no values)."""
-    result = Decimal(0)
-    for value in values:
-        result = EXACT.add(result, value)
-    return result
+    with localcontext(EXACT):
+        return sum(values, Decimal(0))
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:

@@ -1,8 +1,11 @@
-"""One shared walk of the document: every element grouped by its qualified tag, and the rare attributes.
+"""One shared walk of the document: every element grouped by its qualified tag, the children of every
+element grouped by tag, and the rare attributes.
 
 Table-driven families (code lists, UBL-CR unused elements, UBL-SR cardinalities, UBL-DT data types) look
-elements up here instead of each scanning the tree: the walk is done once per validation
-(:meth:`Doc.memo`) and every later lookup is a dictionary access.
+elements up here instead of each scanning the tree, and the rules that follow paths
+(:class:`._amounts.Tree`) read the children from here: the walk is done once per validation
+(:meth:`Doc.memo`), reads each element's tag once (lxml builds a new string on every read), and every
+later lookup is a dictionary access.
 """
 
 from __future__ import annotations
@@ -40,14 +43,30 @@ WATCHED_ATTRIBUTES = frozenset(
 )
 
 
+NO_CHILDREN: dict[str, list[Element]] = {}  # shared: never modified
+
+
+class Children(dict[Element, dict[str, list[Element]]]):
+    """Element -> its element children by tag, in document order; an element without element
+    children maps to an empty dict (shared: do not modify what this mapping returns)."""
+
+    def __missing__(self, el: Element) -> dict[str, list[Element]]:
+        return NO_CHILDREN
+
+
 class Tree:
-    """``elements``: tag -> elements in document order (the root included); ``attributes``: watched
-    attribute name -> the elements that carry it; :meth:`under` groups the elements of a tag by parent."""
+    """``elements``: tag -> elements in document order (the root included); ``children``: element ->
+    its element children by tag, in document order (elements without children are absent);
+    ``attributes``: watched attribute name -> the elements that carry it; :meth:`under` groups the
+    elements of a tag by parent."""
 
-    __slots__ = ("elements", "attributes", "_under")
+    __slots__ = ("elements", "children", "attributes", "_under")
 
-    def __init__(self, elements: dict[str, list[Element]], attributes: dict[str, list[Element]]) -> None:
+    def __init__(
+        self, elements: dict[str, list[Element]], children: Children, attributes: dict[str, list[Element]]
+    ) -> None:
         self.elements = elements
+        self.children = children
         self.attributes = attributes
         self._under: dict[str, dict[str, list[Element]]] = {}
 
@@ -69,6 +88,7 @@ class Tree:
 
 def _walk(doc: Doc) -> Tree:
     elements: dict[str, list[Element]] = {}
+    children = Children()
     attributes: dict[str, list[Element]] = {}
     watched = WATCHED_ATTRIBUTES
     for el in doc.root.iter(etree.Element):
@@ -78,11 +98,22 @@ def _walk(doc: Doc) -> Tree:
             elements[tag] = [el]
         else:
             bucket.append(el)
+        parent = el.getparent()
+        if parent is not None:
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = {tag: [el]}
+            else:
+                bucket = kids.get(tag)
+                if bucket is None:
+                    kids[tag] = [el]
+                else:
+                    bucket.append(el)
         names = el.keys()
         if names and not watched.isdisjoint(names):
             for name in watched.intersection(names):
                 attributes.setdefault(name, []).append(el)
-    return Tree(elements, attributes)
+    return Tree(elements, children, attributes)
 
 
 def tree(doc: Doc) -> Tree:

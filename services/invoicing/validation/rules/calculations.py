@@ -47,8 +47,7 @@ ONE = Decimal(1)  # BR-CO-17 tolerates a VAT category tax amount within one curr
 
 def _without_any(doc: Doc, elements: Iterable[Element], *paths: str) -> Iterator[Element]:
     """The elements with none of ``paths``: ``exists(a) or exists(b) ...`` is false."""
-    t = tree(doc)
-    return each(elements, lambda el: not any(t.has(el, path) for path in paths))
+    return iter(tree(doc).missing(elements, *paths))
 
 
 # ---- the Invoice ----

@@ -45,14 +45,12 @@ def _under(doc: Doc, holder: str, path: str) -> Iterator[Element]:
 
 def _missing(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
     """The elements without a ``path`` child: ``exists(path)`` is false."""
-    t = tree(doc)
-    return each(elements, lambda el: not t.has(el, path))
+    return iter(tree(doc).missing(elements, path))
 
 
 def _blank(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
     """The elements whose ``path`` is missing or blank: ``normalize-space(path) != ''`` is false."""
-    t = tree(doc)
-    return failing(elements, lambda el: t.filled(el, path))
+    return iter(tree(doc).blank(elements, path))
 
 
 # ---- the Invoice (BG-0) ----
@@ -290,13 +288,19 @@ def _double(text: str) -> Decimal:
     return Decimal(value)
 
 
+def _not_negative(text: str) -> bool:
+    """``xs:double(text) >= 0`` (Unreadable when not a number)."""
+    value = text.strip(XML_WHITESPACE)
+    if not value.startswith("-") and _XS_DOUBLE.fullmatch(value):
+        return True  # a number written without a minus sign is zero or more
+    number = _double(value)
+    return not number.is_nan() and number >= 0
+
+
 def _some_not_negative(t: Tree, parent: Element, path: str) -> bool:
     """``(path) >= 0``: some ``path`` value is zero or more (false when there is none)."""
-    for node in t.all(parent, path):
-        value = _double(string_value(node))  # cast only as far as needed, as XPath's lazy comparison does
-        if not value.is_nan() and value >= 0:
-            return True
-    return False
+    # Cast only as far as needed, as XPath's lazy comparison does.
+    return any(_not_negative(string_value(node)) for node in t.all(parent, path))
 
 
 @rule(
@@ -314,11 +318,7 @@ def line_identifier(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must have an Invoiced quantity (BT-129).",
 )
 def line_quantity(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
-    return each(
-        all_lines(doc),
-        lambda line: not (t.has(line, "cbc:InvoicedQuantity") or t.has(line, "cbc:CreditedQuantity")),
-    )
+    return iter(tree(doc).missing(all_lines(doc), "cbc:InvoicedQuantity", "cbc:CreditedQuantity"))
 
 
 @rule(
@@ -330,11 +330,11 @@ def line_quantity_unit(doc: Doc) -> Iterator[Element]:
     t = tree(doc)
 
     def holds(line: Element) -> bool:
-        return any(
-            quantity.get("unitCode") is not None
-            for path in ("cbc:InvoicedQuantity", "cbc:CreditedQuantity")
-            for quantity in t.all(line, path)
-        )
+        for path in ("cbc:InvoicedQuantity", "cbc:CreditedQuantity"):
+            for quantity in t.all(line, path):
+                if quantity.get("unitCode") is not None:
+                    return True
+        return False
 
     return each(all_lines(doc), lambda line: not holds(line))
 
@@ -383,9 +383,7 @@ def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
     "BR-64", terms=("BT-157",), message="The Item standard identifier (BT-157) must have a Scheme identifier."
 )
 def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
-    path = "cac:Item/cac:StandardItemIdentification/cbc:ID"
-    identifiers = (identifier for line in all_lines(doc) for identifier in t.all(line, path))
+    identifiers = tree(doc).select(all_lines(doc), "cac:Item/cac:StandardItemIdentification/cbc:ID")
     return each(identifiers, lambda identifier: identifier.get("schemeID") is None)
 
 
@@ -395,9 +393,9 @@ def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
     message="The Item classification identifier (BT-158) must have a Scheme identifier.",
 )
 def item_classification_scheme(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
-    path = "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
-    codes = (code for line in all_lines(doc) for code in t.all(line, path))
+    codes = tree(doc).select(
+        all_lines(doc), "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
+    )
     return each(codes, lambda code: code.get("listID") is None)
 
 
@@ -466,11 +464,7 @@ def line_period_order(doc: Doc) -> Iterator[Element]:
 
 
 def _without_reason(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
-    t = tree(doc)
-    return each(
-        elements,
-        lambda el: not (t.has(el, "cbc:AllowanceChargeReason") or t.has(el, "cbc:AllowanceChargeReasonCode")),
-    )
+    return iter(tree(doc).missing(elements, "cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode"))
 
 
 def _without_vat_category_code(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
