@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,7 +52,7 @@ from gateway.upstream import BUFFERED_BYTES, Answer, Body, Headers, RawHeaders, 
 from services.common.errors import BadRequest
 from services.common.health import LATENCY, REQUESTS
 from services.common.identity import PRINCIPAL_HEADER, Principal, encode_principal
-from services.common.logging import REQUEST_ID_HEADER, clean_request_id
+from services.common.logging import REQUEST_ID_HEADER, clean_request_id, log_request
 
 # Logged by servers such as nginx for a request whose caller went away before the answer.
 CLIENT_CLOSED = 499
@@ -311,9 +310,6 @@ class Proxy:
         self.trust_forwarded = settings.trust_forwarded_headers
         self.sign = Signer(settings.internal_secret_list[0])
         self.service = "gateway"
-        # The request line is logged at INFO: below that level it would be built to be dropped.
-        level = logging.getLevelName(settings.log_level.upper())
-        self.log_requests = not isinstance(level, int) or level <= logging.INFO
         self._metrics: dict[tuple[str, int], tuple[Histogram, Counter]] = {}
 
     def route_for(self, scope: Scope) -> Route | None:
@@ -333,10 +329,7 @@ class Proxy:
         try:
             status = await self._exchange(scope, receive, send, route, incoming, request_id)
             self._record(scope["method"], status, time.perf_counter() - started)
-            if self.log_requests:
-                structlog.get_logger().info(
-                    "request", method=scope["method"], path=scope["path"], status=status
-                )
+            log_request(scope["method"], scope["path"], status)
         finally:
             structlog.contextvars.reset_contextvars(**bound)
 

@@ -8,6 +8,8 @@ endpoint has returned and before the response leaves, or rolls back on any error
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import inspect
 import time
@@ -186,9 +188,10 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     """One session per request: commit when the endpoint succeeded, roll back on any error.
 
     ``async`` so that opening the session (no I/O: the connection is taken at the first
-    statement) costs no thread-pool hop. A plain ``def`` endpoint on a :class:`SessionRoute`
-    has committed already, in its own worker thread, and closing costs nothing; otherwise the
-    commit or the rollback, which talk to the database, run in the pool in a single hop.
+    statement) costs no thread-pool hop; the commit or the rollback, which talk to the
+    database, run in the pool in a single hop. (A plain ``def`` endpoint on a
+    :class:`SessionRoute` gets its session from that route instead, which does all this in
+    the endpoint's own worker thread.)
     """
     database: Database = request.app.state.database
     session = database.sessionmaker()
@@ -203,7 +206,7 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     if session.in_transaction():
         await run_in_threadpool(_commit, session)
     else:
-        session.close()  # committed by SessionRoute, or never used: nothing to tell the database
+        session.close()  # never used: nothing to tell the database
 
 
 # scope="function": the commit happens before the response is sent, so a client never sees
@@ -211,27 +214,70 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
 
 
+async def _route_session(request: Request) -> Session:
+    """A new session for a :class:`SessionRoute` endpoint, which commits, rolls back and closes
+    it itself (no I/O here: the connection is taken at the first statement)."""
+    database: Database = request.app.state.database
+    return database.sessionmaker()
+
+
+_RouteSessionDep = Annotated[Session, Depends(_route_session)]
+
+
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
+    """``endpoint`` as a coroutine that runs it in a worker thread of the event loop's executor
+    and there commits its request session (rolls back on any error) and closes it."""
+    signature = inspect.signature(endpoint, eval_str=True)
+    owned = [name for name, p in signature.parameters.items() if p.annotation is SessionDep]
+    signature = signature.replace(
+        parameters=[
+            p.replace(annotation=_RouteSessionDep) if p.name in owned else p
+            for p in signature.parameters.values()
+        ]
+    )
+
     def run(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        for value in kwargs.values():
-            if isinstance(value, Session) and value.in_transaction():
-                value.commit()
+        sessions: list[Session] = [kwargs[name] for name in owned]
+        try:
+            result = endpoint(*args, **kwargs)
+            for session in sessions:
+                if session.in_transaction():
+                    session.commit()
+        except BaseException:
+            for session in sessions:
+                session.rollback()
+            raise
+        finally:
+            for session in sessions:
+                session.close()
         return result
 
-    return run
+    async def in_worker_thread(*args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(contextvars.copy_context().run, run, *args, **kwargs)
+        # Shielded, as anyio's own hop is: a cancelled request still waits for its thread to
+        # finish with the session.
+        with anyio.CancelScope(shield=True):
+            return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    # FastAPI reads the parameters from this signature and must see a coroutine function, so
+    # there is no ``__wrapped__`` to follow back to the plain one.
+    in_worker_thread.__signature__ = signature  # type: ignore[attr-defined]
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(in_worker_thread, attribute, getattr(endpoint, attribute))
+    return in_worker_thread
 
 
 class SessionRoute(APIRoute):
-    """A route whose plain ``def`` endpoint commits its request session (:data:`SessionDep`)
-    in the endpoint's own worker thread, as soon as it returns.
+    """A route whose plain ``def`` endpoint runs in a worker thread of the event loop's executor
+    and commits its request session (:data:`SessionDep`) there, as soon as it returns.
 
-    FastAPI runs a ``def`` endpoint in the thread pool; the session dependency's exit would
-    then need a second hop to commit. Each hop costs more CPU than a short statement, so the
-    commit rides along with the endpoint. The rule stays the same: commit once, at the edge,
-    after the endpoint succeeded; an exception (from the endpoint or from the commit) reaches
-    :func:`request_session`, which rolls back.
+    FastAPI would run a ``def`` endpoint through anyio's thread pool, and the session
+    dependency (a generator) would need a second hop to commit. Both cost more CPU than a
+    short statement, so such an endpoint's session is opened by a plain dependency and the
+    endpoint, its commit (or rollback, on any error) and the close ride one hop to the
+    executor (sized by ``TESSERA_WORKER_THREADS`` in :mod:`services.common.chassis`). The rule
+    stays the same: commit once, at the edge, after the endpoint succeeded. Async endpoints
+    keep :func:`request_session`.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

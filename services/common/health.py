@@ -63,6 +63,8 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # The labelled series, looked up once per (method, route, status) rather than per request.
+        self._series: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,5 +82,12 @@ class MetricsMiddleware:
         await self.app(scope, receive, send_counted)
         # The router records the matched route in the scope it was given, this same dict.
         template = getattr(scope.get("route"), "path", "unmatched")
-        LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
-        REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+        key = (scope["method"], template, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                LATENCY.labels(self.service, key[0], template),
+                REQUESTS.labels(self.service, key[0], template, str(status)),
+            )
+        series[0].observe(time.perf_counter() - started)
+        series[1].inc()

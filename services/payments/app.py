@@ -116,7 +116,8 @@ def create_app(
         "through a provider (the built-in sandbox by default, or Stripe)",
         settings=settings,
         database_url=settings.resolved_database_url(),
-        routers=[api, requests_api, provider_webhooks, pages],
+        # Routes are matched in order, one by one: the busiest (providers' webhooks) come first.
+        routers=[provider_webhooks, api, requests_api, pages],
         extra_lifespan=_both(
             relay_lifespan(service=NAME, settings=settings, tables=OUTBOX_TABLES, client=relay_client),
             sweep_lifespan(settings, clock),

@@ -304,12 +304,13 @@ def cancel_payment_request(
 
 @provider_webhooks.post(
     "/webhooks/stripe",
+    response_model=dict[str, str],
     summary="Stripe's signed event notifications",
     responses={401: {"description": "The Stripe-Signature is missing or wrong, or Stripe is not in use"}},
 )
 def stripe_webhook(
     body: RawBodyDep, request: Request, session: SessionDep, provider: ProviderDep, outbox: OutboxDep
-) -> dict[str, str]:
+) -> JSONResponse:
     from services.payments import stripe_provider
 
     if not isinstance(provider, stripe_provider.StripeProvider):
@@ -321,4 +322,4 @@ def stripe_webhook(
         signature=request.headers.get("stripe-signature"),
         outbox=outbox,
     )
-    return {"outcome": outcome}
+    return JSONResponse({"outcome": outcome})

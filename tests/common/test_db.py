@@ -171,3 +171,17 @@ def test_an_endpoint_on_a_session_route_that_fails_stores_nothing(tmp_path: Path
     assert _notes(database) == []
     assert [what for what, _ in seen] == ["endpoint"]
     database.dispose()
+
+
+def test_a_session_route_hands_every_connection_back(tmp_path: Path) -> None:
+    """The route closes the sessions it opens, after success and after failure alike."""
+    app, database, _ = _session_app(tmp_path)
+    used: list[Session] = []  # kept alive here, so that nothing is handed back by being collected
+    event.listen(database.sessionmaker, "after_begin", lambda session, *_: used.append(session))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for body in ("one", "boom", "two", "boom"):
+            client.post("/notes", params={"body": body})
+    assert len(used) == 4
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert _notes(database) == ["one", "two"]
+    database.dispose()

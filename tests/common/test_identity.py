@@ -41,3 +41,12 @@ def test_wrong_secret_is_refused() -> None:
 def test_stale_identity_is_refused() -> None:
     with pytest.raises(Unauthorized, match="Stale"):
         decode_principal(encode_principal(SUPPLIER, "s1", now=1_000), ["s1"], now=1_000 + 301)
+
+
+def test_an_identity_checked_once_is_still_refused_when_stale_or_under_a_retired_secret() -> None:
+    header = encode_principal(SUPPLIER, "s1", now=5_000)
+    assert decode_principal(header, ["s1"], now=5_000) == SUPPLIER  # verified, and remembered
+    with pytest.raises(Unauthorized, match="Stale"):
+        decode_principal(header, ["s1"], now=5_000 + 301)
+    with pytest.raises(Unauthorized, match="signature"):
+        decode_principal(header, ["s2"], now=5_000)
