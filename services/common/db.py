@@ -15,15 +15,28 @@ import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, Uuid, create_engine, event, exc, text
+from sqlalchemy import (
+    ClauseElement,
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    Uuid,
+    create_engine,
+    event,
+    exc,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
 
@@ -212,6 +225,81 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
 # scope="function": the commit happens before the response is sent, so a client never sees
 # success for a change that then failed to commit.
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in SQL order, for a positional paramstyle
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # the types' bind conversions
+
+
+class Precompiled:
+    """A Core statement compiled once per dialect and executed on the DBAPI cursor of the
+    session's connection, in the session's transaction.
+
+    For the few statements a busy endpoint runs on every request: SQLAlchemy's execution
+    path (cache key, execution context, result object) costs about three times the driver's
+    own work for a short statement (measured: 190 k against 50 k instructions for an INSERT
+    on PostgreSQL). The statement is still written with Core and its column types still
+    convert the values (UUIDs, enums, UTC timestamps, JSON); driver errors are raised as
+    SQLAlchemy's (so a database that went away is still a 503), and a dropped connection is
+    invalidated as SQLAlchemy would. ``build`` gets the dialect's name.
+    """
+
+    def __init__(self, build: Callable[[str], ClauseElement]) -> None:
+        self._build = build
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = cast(SQLCompiler, self._build(dialect.name).compile(dialect=dialect))
+        processors = []
+        for bind, name in compiled.bind_names.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors.append((name, process))
+        order = tuple(compiled.positiontup) if compiled.positiontup else None
+        made = self._compiled[dialect.name] = _Compiled(compiled.string, order, tuple(processors))
+        return made
+
+    def _run(self, session: Session, params: dict[str, Any]) -> tuple[Any, Any]:
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        for name, process in compiled.processors:
+            params[name] = process(params[name])
+        arguments = params if compiled.order is None else tuple(params[name] for name in compiled.order)
+        raw = connection.connection
+        cursor = raw.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+        except dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            disconnected = dialect.is_disconnect(error, raw.dbapi_connection, cursor)
+            if disconnected:
+                connection.invalidate(error)
+            raise exc.DBAPIError.instance(
+                compiled.sql,
+                arguments,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=disconnected,
+                dialect=dialect,
+            ) from error
+        return cursor, arguments
+
+    def execute(self, session: Session, params: dict[str, Any]) -> None:
+        """Run the statement (``params`` is converted in place)."""
+        cursor, _ = self._run(session, params)
+        cursor.close()
+
+    def first(self, session: Session, params: dict[str, Any]) -> Any | None:
+        """The first row the statement returned, or None."""
+        cursor, _ = self._run(session, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
 
 async def _route_session(request: Request) -> Session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.common.db import Precompiled
 from services.payments.models import (
     UNFINISHED,
     BalanceTransaction,
@@ -39,12 +39,11 @@ def add(session: Session, payment: Payment) -> Payment:
 
 def payment_id_by_provider_id(session: Session, provider: str, provider_id: str) -> uuid.UUID | None:
     """The id of the payment the provider knows as ``provider_id`` (a webhook names it so)."""
-    found: uuid.UUID | None = (
-        session.connection()
-        .execute(_PAYMENT_ID_BY_PROVIDER_ID, {"provider": provider, "provider_id": provider_id})
-        .scalar()
-    )
-    return found
+    row = _PAYMENT_ID_BY_PROVIDER_ID.first(session, {"provider": provider, "provider_id": provider_id})
+    if row is None:
+        return None
+    found = row[0]  # SQLite keeps a UUID as 32 hex digits
+    return found if isinstance(found, uuid.UUID) else uuid.UUID(found)
 
 
 def search(
@@ -86,7 +85,7 @@ def submitted_before(session: Session, *, before: datetime, limit: int = 200) ->
 def add_event(session: Session, payment_id: uuid.UUID, state: PaymentState, at: datetime) -> None:
     """Append to the payment's history: a plain INSERT now (the history is append-only and
     nothing reads it back as objects in the same request). The payment row must exist."""
-    session.connection().execute(_ADD_EVENT, {"payment_id": payment_id, "state": state, "occurred_at": at})
+    _ADD_EVENT.execute(session, {"payment_id": payment_id, "state": state, "occurred_at": at})
 
 
 def events(session: Session, payment_id: uuid.UUID) -> list[PaymentEvent]:
@@ -178,50 +177,63 @@ def _on_conflict_do_nothing(session: Session, table: Any) -> Any:
     raise NotImplementedError(f"Tessera runs on PostgreSQL or SQLite, not {dialect}")  # pragma: no cover
 
 
-# The statements below run on every payment creation and every provider webhook. They are built
-# once with bound parameters and executed on the session's connection as plain Core statements:
-# building a statement, computing its cache key and the ORM's bulk-update bookkeeping cost more
-# CPU than the round trip itself. None of them touches an object the session holds.
+# The statements below run on every payment creation and every provider webhook. They are
+# written once with Core and compiled once per dialect (:class:`Precompiled`): building a
+# statement, computing its cache key and SQLAlchemy's execution path cost more CPU than the
+# round trip itself. None of them touches an object the session holds.
 _idempotency: Any = IdempotencyRecord.__table__
 _provider_events: Any = ProviderEvent.__table__
 _payments: Any = Payment.__table__
-_STORE_RESPONSE = (
-    update(_idempotency)
-    .where(
-        _idempotency.c.caller == bindparam("w_caller"),
-        _idempotency.c.operation == bindparam("w_operation"),
-        _idempotency.c.key == bindparam("w_key"),
-    )
-    .values(status_code=bindparam("status_code"), response=bindparam("response"))
-)
-_MARK_EVENT = (
-    update(_provider_events)
-    .where(_provider_events.c.id == bindparam("row_id"))
-    .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
-)
 _payment_events: Any = PaymentEvent.__table__
-_ADD_EVENT = insert(_payment_events).values(
-    payment_id=bindparam("payment_id"), state=bindparam("state"), occurred_at=bindparam("occurred_at")
+
+
+def _insert_once(table: Any, columns: tuple[str, ...]) -> Precompiled:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row, or none when it was there already.
+    On PostgreSQL a concurrent duplicate waits for the first transaction, then inserts nothing."""
+
+    def build(dialect: str) -> Any:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+        return insert_(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+
+    return Precompiled(build)
+
+
+_CLAIM = _insert_once(
+    _idempotency, ("caller", "operation", "key", "fingerprint", "status_code", "response", "created_at")
 )
-_PAYMENT_ID_BY_PROVIDER_ID = select(_payments.c.id).where(
-    _payments.c.provider == bindparam("provider"),
-    _payments.c.provider_transaction_id == bindparam("provider_id"),
+_STORE_EVENT = _insert_once(
+    _provider_events, ("provider", "event_id", "type", "payload", "received_at", "processed_at", "outcome")
 )
-
-
-@functools.cache
-def _insert_once(dialect: str, table: Any, columns: tuple[str, ...]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id of ``columns``, built once per dialect."""
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-    return insert_(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-
-
-def _execute_insert_once(session: Session, table: Any, values: dict[str, Any]) -> int | None:
-    connection = session.connection()
-    statement = _insert_once(connection.dialect.name, table, tuple(values))
-    row = connection.execute(statement, values).first()
-    return None if row is None else int(row[0])
+_STORE_RESPONSE = Precompiled(
+    lambda _: (
+        update(_idempotency)
+        .where(
+            _idempotency.c.caller == bindparam("w_caller"),
+            _idempotency.c.operation == bindparam("w_operation"),
+            _idempotency.c.key == bindparam("w_key"),
+        )
+        .values(status_code=bindparam("status_code"), response=bindparam("response"))
+    )
+)
+_MARK_EVENT = Precompiled(
+    lambda _: (
+        update(_provider_events)
+        .where(_provider_events.c.id == bindparam("row_id"))
+        .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
+    )
+)
+_ADD_EVENT = Precompiled(
+    lambda _: insert(_payment_events).values(
+        payment_id=bindparam("payment_id"), state=bindparam("state"), occurred_at=bindparam("occurred_at")
+    )
+)
+_PAYMENT_ID_BY_PROVIDER_ID = Precompiled(
+    lambda _: select(_payments.c.id).where(
+        _payments.c.provider == bindparam("provider"),
+        _payments.c.provider_transaction_id == bindparam("provider_id"),
+    )
+)
 
 
 def claim_idempotency(
@@ -236,7 +248,7 @@ def claim_idempotency(
         "response": {},
         "created_at": now,
     }
-    return _execute_insert_once(session, _idempotency, values) is not None
+    return _CLAIM.first(session, values) is not None
 
 
 def idempotency_record(
@@ -254,8 +266,8 @@ def idempotency_record(
 def store_idempotent_response(
     session: Session, *, caller: str, operation: str, key: str, status_code: int, response: dict[str, Any]
 ) -> None:
-    session.connection().execute(
-        _STORE_RESPONSE,
+    _STORE_RESPONSE.execute(
+        session,
         {
             "w_caller": caller,
             "w_operation": operation,
@@ -287,7 +299,8 @@ def store_provider_event(
         "processed_at": None if outcome is None else now,
         "outcome": outcome,
     }
-    return _execute_insert_once(session, _provider_events, values)
+    row = _STORE_EVENT.first(session, values)
+    return None if row is None else int(row[0])
 
 
 def add_balance_transaction(session: Session, values: dict[str, Any]) -> bool:
@@ -317,7 +330,7 @@ def mark_payout(session: Session, *, provider: str, transaction_ids: list[str], 
 
 
 def mark_provider_event(session: Session, row_id: int, *, outcome: str, now: datetime) -> None:
-    session.connection().execute(_MARK_EVENT, {"row_id": row_id, "processed_at": now, "outcome": outcome})
+    _MARK_EVENT.execute(session, {"row_id": row_id, "processed_at": now, "outcome": outcome})
 
 
 def unfinished_for_request(
