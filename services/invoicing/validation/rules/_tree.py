@@ -56,19 +56,29 @@ class Children(dict[Element, dict[str, list[Element]]]):
 
 class Tree:
     """``elements``: tag -> elements in document order (the root included); ``children``: element ->
-    its element children by tag, in document order (elements without children are absent);
-    ``attributes``: watched attribute name -> the elements that carry it; :meth:`under` groups the
-    elements of a tag by parent."""
+    its element children by tag, in document order; ``tags``: element -> its tag; ``attributes``:
+    watched attribute name -> the elements that carry it; :meth:`under` groups the elements of a
+    tag by the tag of their parent."""
 
-    __slots__ = ("elements", "children", "attributes", "_under")
+    __slots__ = ("elements", "children", "tags", "attributes", "_under")
 
     def __init__(
-        self, elements: dict[str, list[Element]], children: Children, attributes: dict[str, list[Element]]
+        self,
+        elements: dict[str, list[Element]],
+        children: Children,
+        tags: dict[Element, str],
+        attributes: dict[str, list[Element]],
     ) -> None:
         self.elements = elements
         self.children = children
+        self.tags = tags
         self.attributes = attributes
         self._under: dict[str, dict[str, list[Element]]] = {}
+
+    def tag(self, el: Element) -> str:
+        """The tag of an element of the document, without asking lxml again."""
+        found = self.tags.get(el)
+        return found if found is not None else str(el.tag)
 
     def under(self, tag: str) -> dict[str, list[Element]]:
         """The elements named ``tag``, grouped by the tag of their parent (computed once per tag)."""
@@ -78,9 +88,10 @@ class Tree:
             for el in self.elements.get(tag, ()):
                 parent = el.getparent()
                 if parent is not None:
-                    group = grouped.get(parent.tag)
+                    parent_tag = self.tag(parent)
+                    group = grouped.get(parent_tag)
                     if group is None:
-                        grouped[parent.tag] = [el]
+                        grouped[parent_tag] = [el]
                     else:
                         group.append(el)
         return grouped
@@ -89,10 +100,11 @@ class Tree:
 def _walk(doc: Doc) -> Tree:
     elements: dict[str, list[Element]] = {}
     children = Children()
+    tags: dict[Element, str] = {}
     attributes: dict[str, list[Element]] = {}
     watched = WATCHED_ATTRIBUTES
     for el in doc.root.iter(etree.Element):
-        tag = el.tag
+        tag = tags[el] = el.tag
         bucket = elements.get(tag)
         if bucket is None:
             elements[tag] = [el]
@@ -113,7 +125,7 @@ def _walk(doc: Doc) -> Tree:
         if names and not watched.isdisjoint(names):
             for name in watched.intersection(names):
                 attributes.setdefault(name, []).append(el)
-    return Tree(elements, children, attributes)
+    return Tree(elements, children, tags, attributes)
 
 
 def tree(doc: Doc) -> Tree:

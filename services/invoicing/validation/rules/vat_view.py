@@ -13,8 +13,9 @@ several places and with slightly different filters, and :mod:`vat_checks` has to
 Values are compared as the official XPath 2.0 does: codes after ``normalize-space`` (or as written,
 where the official test compares ``cbc:ID = 'L'`` directly), amounts as ``xs:decimal``.
 
-One filtered walk visits the elements that matter and reads each one's children once: lxml calls,
-not the rules' arithmetic, dominate the cost of these rules.
+The view reads the elements that matter from the validation's shared walk (:mod:`._tree`): the tax
+categories, lines and allowances by tag, their children and parents' tags from its maps, so that lxml
+is asked only for texts. lxml calls, not the rules' arithmetic, dominate the cost of these rules.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
 
+from services.invoicing.validation.rules._tree import Children
+from services.invoicing.validation.rules._tree import Tree as SharedWalk
+from services.invoicing.validation.rules._tree import tree as shared_walk
 from services.invoicing.validation.rules.base import NS, Doc, Element
 
 _CAC = "{" + NS["cac"] + "}"
@@ -39,7 +43,6 @@ _TAX_SCHEME = _CAC + "TaxScheme"
 _ITEM = _CAC + "Item"
 _ID = _CBC + "ID"
 _PERCENT = _CBC + "Percent"
-_EXEMPTION_REASONS = frozenset({_CBC + "TaxExemptionReason", _CBC + "TaxExemptionReasonCode"})
 _TAXABLE_AMOUNT = _CBC + "TaxableAmount"
 _TAX_AMOUNT = _CBC + "TaxAmount"
 _CHARGE_INDICATOR = _CBC + "ChargeIndicator"
@@ -51,18 +54,9 @@ _COMPANY_ID = _CBC + "CompanyID"
 _SUPPLIER = _CAC + "AccountingSupplierParty"
 _CUSTOMER = _CAC + "AccountingCustomerParty"
 _TAX_REPRESENTATIVE = _CAC + "TaxRepresentativeParty"
-_CATEGORY_TAGS = frozenset({TAX_CATEGORY, CLASSIFIED_TAX_CATEGORY})
-_LINE_TAGS = frozenset({INVOICE_LINE, CREDIT_NOTE_LINE})
-# Every element the view reads, found in one filtered walk (lines before their amounts and categories).
-_WALKED = (
-    INVOICE_LINE,
-    CREDIT_NOTE_LINE,
-    _LINE_EXTENSION_AMOUNT,
-    TAX_CATEGORY,
-    CLASSIFIED_TAX_CATEGORY,
-    ALLOWANCE_CHARGE,
-    _PARTY_TAX_SCHEME,
-)
+_NONE: tuple[Element, ...] = ()
+_EXEMPTION_REASON = _CBC + "TaxExemptionReason"
+_EXEMPTION_REASON_CODE = _CBC + "TaxExemptionReasonCode"
 
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -141,13 +135,13 @@ def round_cents(value: Decimal) -> Decimal:
     return value.quantize(_CENT, rounding=rounding, context=EXACT)
 
 
-def _is_vat_scheme(scheme: Element) -> bool:
+def _is_vat_scheme(scheme: Element, kids: Children) -> bool:
     """``normalize-space(upper-case(cbc:ID)) = 'VAT'`` for one ``cac:TaxScheme`` (its first ``cbc:ID``)."""
-    for child in scheme:
-        if child.tag == _ID:
-            value = string_value(child)
-            return value == "VAT" or normalize_space(value.upper()) == "VAT"
-    return False
+    ids = kids[scheme].get(_ID)
+    if not ids:
+        return False
+    value = string_value(ids[0])
+    return value == "VAT" or normalize_space(value.upper()) == "VAT"
 
 
 @dataclass(slots=True)
@@ -164,25 +158,31 @@ class Category:
     exemption_reason: bool  # a cbc:TaxExemptionReason (BT-120) or ...Code (BT-121) child
 
     @classmethod
-    def read(cls, el: Element) -> Category:
-        """Read the element's children in one pass (an lxml lookup per field would cost more)."""
+    def read(cls, el: Element, kids: Children) -> Category:
+        """Read the element's children from the shared walk's map.
+
+        Plain loops rather than comprehensions: a category is read for every line of an invoice, and
+        a comprehension costs a function call each on the Python versions Tessera runs on.
+        """
+        mine = kids[el]
         codes: list[str] = []
         raw_codes: list[str] = []
+        for code in mine.get(_ID, _NONE):
+            raw = string_value(code)
+            raw_codes.append(raw)
+            codes.append(normalize_space(raw))
         percents: list[str] = []
-        vat = exemption_reason = False
-        for child in el:
-            tag = child.tag
-            if tag == _ID:
-                raw = string_value(child)
-                raw_codes.append(raw)
-                codes.append(normalize_space(raw))
-            elif tag == _PERCENT:
-                percents.append(string_value(child))
-            elif tag == _TAX_SCHEME:
-                vat = vat or _is_vat_scheme(child)
-            elif tag in _EXEMPTION_REASONS:
-                exemption_reason = True
-        rates = [xs_decimal(p) for p in percents]
+        rates: list[Decimal | None] = []
+        for percent in mine.get(_PERCENT, _NONE):
+            written = string_value(percent)
+            percents.append(written)
+            rates.append(xs_decimal(written))
+        vat = False
+        for scheme in mine.get(_TAX_SCHEME, _NONE):
+            if _is_vat_scheme(scheme, kids):
+                vat = True
+                break
+        exemption_reason = _EXEMPTION_REASON in mine or _EXEMPTION_REASON_CODE in mine
         return cls(el, codes[0] if codes else "", codes, raw_codes, vat, percents, rates, exemption_reason)
 
 
@@ -215,8 +215,14 @@ class Posting:
         """Compute the derived fields once the categories are known."""
         self.value = xs_decimal(self.amount)
         self.invalid = self.amount is not None and self.value is None
-        self.codes = frozenset(c.code for c in self.categories)
-        self.rates = frozenset(r for c in self.categories for r in c.rates if r is not None)
+        codes: set[str] = set()
+        rates: set[Decimal] = set()
+        for category in self.categories:
+            codes.add(category.code)
+            for rate in category.rates:
+                if rate is not None:
+                    rates.add(rate)
+        self.codes, self.rates = frozenset(codes), frozenset(rates)
         return self
 
     def matches(self, code: str, rate: Decimal | None = None) -> bool:
@@ -229,9 +235,9 @@ class Posting:
 
 class VatView:
     """The tax categories of one document by role, its lines, allowances and charges, and which VAT
-    identifiers its parties carry: everything read in one walk over the elements that matter."""
+    identifiers its parties carry: everything read from the shared walk of the document."""
 
-    def __init__(self, root: Element) -> None:
+    def __init__(self, root: Element, shared: SharedWalk) -> None:
         self.root = root
         self.breakdowns: list[Breakdown] = []  # /*/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory
         self.tax_categories: list[Category] = []  # //cac:TaxCategory, anywhere
@@ -244,99 +250,91 @@ class VatView:
         # The parents of ``cac:Item`` elements with a ``cac:ClassifiedTaxCategory[VAT scheme]/cbc:ID``:
         # the lines that BR-CO-04 accepts, whatever their depth.
         self.vat_categorized: set[Element] = set()
+        index, kids, tag = shared.elements, shared.children, shared.tag
+        # Ancestors come before their descendants: lines and allowances/charges are read before the
+        # categories filed under them.
         lines: dict[Element, Posting] = {}
-        allowances_charges: dict[Element, Posting] = {}
-        for el in root.iter(*_WALKED):
-            tag = el.tag
+        for line in _root_lines(root, kids[root]):  # an Invoice or Credit note line (BG-25)
+            amounts = kids[line].get(_LINE_EXTENSION_AMOUNT)
+            lines[line] = Posting(
+                string_value(amounts[0]) if amounts else None, credit_note=tag(line) == CREDIT_NOTE_LINE
+            )
+        allowances_charges = {
+            el: self._allowance_charge(kids[el], document_level=el.getparent() is root)
+            for el in index.get(ALLOWANCE_CHARGE, ())
+        }
+        for el in index.get(CLASSIFIED_TAX_CATEGORY, ()):
+            category = Category.read(el, kids)
+            self.classified.append(category)
+            item = el.getparent()
+            owner = item.getparent() if item is not None and tag(item) == _ITEM else None
+            if owner is not None and category.vat and category.codes:
+                self.vat_categorized.add(owner)
+            posting = lines.get(owner) if owner is not None else None
+            if posting is not None:
+                self.line_categories.append(category)
+                posting.categories.append(category)
+        for el in index.get(TAX_CATEGORY, ()):
+            category = Category.read(el, kids)
+            self.tax_categories.append(category)
             parent = el.getparent()
-            if tag in _CATEGORY_TAGS:
-                self._category(Category.read(el), parent, lines, allowances_charges)
-            elif tag == ALLOWANCE_CHARGE:
-                allowances_charges[el] = self._allowance_charge(el, document_level=parent is root)
-            elif tag == _LINE_EXTENSION_AMOUNT:
-                line = lines.get(parent) if parent is not None else None
-                if line is not None and line.amount is None:
-                    line.amount = string_value(el)
-            elif tag == _PARTY_TAX_SCHEME:
-                self._party_tax_scheme(el, parent)
-            elif tag in _LINE_TAGS and parent is root:  # an Invoice or Credit note line (BG-25)
-                lines[el] = Posting(None, credit_note=tag == CREDIT_NOTE_LINE)
+            if parent is None:
+                continue
+            parent_tag = tag(parent)
+            if parent_tag == ALLOWANCE_CHARGE:
+                allowances_charges[parent].categories.append(category)
+            elif parent_tag == _TAX_SUBTOTAL:
+                total = parent.getparent()
+                if total is not None and tag(total) == _TAX_TOTAL and total.getparent() is root:
+                    self.breakdowns.append(self._breakdown(category, kids[parent]))
+        for el in index.get(_PARTY_TAX_SCHEME, ()):
+            self._party_tax_scheme(el, kids, shared)
         self.lines: list[Posting] = [line.seal() for line in lines.values()]
         self.allowances_charges: list[Posting] = [ac.seal() for ac in allowances_charges.values()]
         self.has_invoice_lines = any(not line.credit_note for line in self.lines)  # exists(//cac:InvoiceLine)
         self.has_credit_note_lines = any(
             line.credit_note for line in self.lines
         )  # exists(//cac:CreditNoteLine)
-        self.present_codes: frozenset[str] = frozenset(
-            code for c in (*self.tax_categories, *self.classified) for code in (*c.codes, *c.raw_codes)
-        )
-
-    def _category(
-        self,
-        category: Category,
-        parent: Element | None,
-        lines: dict[Element, Posting],
-        allowances_charges: dict[Element, Posting],
-    ) -> None:
-        if category.el.tag == CLASSIFIED_TAX_CATEGORY:
-            self.classified.append(category)
-            line = parent.getparent() if parent is not None and parent.tag == _ITEM else None
-            if line is not None and category.vat and category.codes:
-                self.vat_categorized.add(line)
-            if line is not None and line in lines:
-                self.line_categories.append(category)
-                lines[line].categories.append(category)
-            return
-        self.tax_categories.append(category)
-        if parent is None:
-            return
-        if parent.tag == ALLOWANCE_CHARGE:
-            allowances_charges[parent].categories.append(category)
-        elif parent.tag == _TAX_SUBTOTAL:
-            total = parent.getparent()
-            if total is not None and total.tag == _TAX_TOTAL and total.getparent() is self.root:
-                self.breakdowns.append(self._breakdown(category, parent))
+        present: set[str] = set()
+        for category in (*self.tax_categories, *self.classified):
+            present.update(category.codes)
+            present.update(category.raw_codes)
+        self.present_codes = frozenset(present)
 
     @staticmethod
-    def _allowance_charge(el: Element, *, document_level: bool) -> Posting:
-        indicator: str | None = None
-        amount: str | None = None
-        for child in el:
-            if child.tag == _CHARGE_INDICATOR and indicator is None:
-                indicator = string_value(child)
-            elif child.tag == _AMOUNT and amount is None:
-                amount = string_value(child)
+    def _allowance_charge(children: dict[str, list[Element]], *, document_level: bool) -> Posting:
+        indicators, amounts = children.get(_CHARGE_INDICATOR), children.get(_AMOUNT)
+        indicator = string_value(indicators[0]) if indicators else None
+        amount = string_value(amounts[0]) if amounts else None
         return Posting(amount, charge=xs_boolean(indicator), document_level=document_level)
 
     @staticmethod
-    def _breakdown(category: Category, subtotal: Element) -> Breakdown:
-        breakdown = Breakdown(category, [], [], [])
-        for child in subtotal:
-            if child.tag == _TAXABLE_AMOUNT:
-                breakdown.taxable_text.append(string_value(child))
-                breakdown.taxable.append(xs_decimal(breakdown.taxable_text[-1]))
-            elif child.tag == _TAX_AMOUNT:
-                breakdown.tax.append(xs_decimal(string_value(child)))
-        return breakdown
+    def _breakdown(category: Category, subtotal: dict[str, list[Element]]) -> Breakdown:
+        taxable_text = [string_value(amount) for amount in subtotal.get(_TAXABLE_AMOUNT, ())]
+        return Breakdown(
+            category,
+            [xs_decimal(text) for text in taxable_text],
+            [xs_decimal(string_value(amount)) for amount in subtotal.get(_TAX_AMOUNT, ())],
+            taxable_text,
+        )
 
-    def _party_tax_scheme(self, scheme: Element, parent: Element | None) -> None:
+    def _party_tax_scheme(self, scheme: Element, kids: Children, shared: SharedWalk) -> None:
         """``//cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme[...]/cbc:CompanyID`` and the like."""
-        company_id = vat = False
-        for child in scheme:
-            if child.tag == _COMPANY_ID:
-                company_id = True
-            elif child.tag == _TAX_SCHEME:
-                vat = vat or _is_vat_scheme(child)
-        if not company_id or parent is None:
+        mine = kids[scheme]
+        parent = scheme.getparent()
+        if _COMPANY_ID not in mine or parent is None:
             return
-        if parent.tag == _TAX_REPRESENTATIVE:
+        vat = any(_is_vat_scheme(tax_scheme, kids) for tax_scheme in mine.get(_TAX_SCHEME, ()))
+        parent_tag = shared.tag(parent)
+        if parent_tag == _TAX_REPRESENTATIVE:
             self.tax_representative_vat_id = self.tax_representative_vat_id or vat
             return
-        role = parent.getparent() if parent.tag == _PARTY else None
-        if role is not None and role.tag == _SUPPLIER:
+        role = parent.getparent() if parent_tag == _PARTY else None
+        role_tag = shared.tag(role) if role is not None else None
+        if role_tag == _SUPPLIER:
             self.seller_tax_id = True
             self.seller_vat_id = self.seller_vat_id or vat
-        elif role is not None and role.tag == _CUSTOMER:
+        elif role_tag == _CUSTOMER:
             self.buyer_vat_id = self.buyer_vat_id or vat
 
     @property
@@ -363,6 +361,14 @@ class VatView:
         return self.root.find(path, NS) is not None
 
 
+def _root_lines(root: Element, children: dict[str, list[Element]]) -> list[Element]:
+    """The Invoice and Credit note lines directly under the root, in document order."""
+    invoice_lines, credit_note_lines = children.get(INVOICE_LINE), children.get(CREDIT_NOTE_LINE)
+    if invoice_lines and credit_note_lines:
+        return list(root.iterchildren(INVOICE_LINE, CREDIT_NOTE_LINE))
+    return invoice_lines or credit_note_lines or []
+
+
 def vat_view(doc: Doc) -> VatView:
     """The document's VAT categories, read once per validation."""
-    return doc.memo("vat.view", lambda d: VatView(d.root))
+    return doc.memo("vat.view", lambda d: VatView(d.root, shared_walk(d)))
