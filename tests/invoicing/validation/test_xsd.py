@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from services.common import ubl_schemas
@@ -159,3 +162,67 @@ def test_altered_schemas_are_never_compiled(elsewhere: Path, schemas: Path) -> N
     verified.write_bytes(verified.read_bytes().replace(b'minOccurs="1"', b'minOccurs="0"'))
     with pytest.raises(ubl_schemas.SchemasAltered, match="UBL-Invoice-2.1.xsd"):
         xsd.load("Invoice")
+
+
+def invoice_with_attachment(
+    content: str, attributes: str = 'mimeCode="application/pdf" filename="a.pdf"'
+) -> bytes:
+    reference = (
+        "<cac:AdditionalDocumentReference><cbc:ID>att-1</cbc:ID><cac:Attachment>"
+        f"<cbc:EmbeddedDocumentBinaryObject {attributes}>{content}</cbc:EmbeddedDocumentBinaryObject>"
+        "</cac:Attachment></cac:AdditionalDocumentReference>\n  <cac:AccountingSupplierParty>"
+    )
+    return INVOICE.read_text().replace("<cac:AccountingSupplierParty>", reference, 1).encode()
+
+
+LARGE = base64.b64encode(bytes(range(256)) * 64).decode()  # 21,848 characters, padded with '=='
+
+
+def test_a_large_valid_attachment_is_valid_and_left_as_it_was() -> None:
+    assert len(LARGE) >= xsd.SET_ASIDE_FROM and LARGE.endswith("==")
+    root = parse(invoice_with_attachment(LARGE))
+    assert xsd.validate(root, "Invoice") == []
+    [attachment] = root.iter(xsd.ATTACHMENT)
+    assert attachment.text == LARGE
+
+
+@pytest.mark.parametrize(
+    "content",
+    [LARGE[:-1], LARGE[:-4] + "AB==", LARGE[:100] + "=" + LARGE[101:]],
+    ids=["length", "padding-bits", "inner-padding"],
+)
+def test_a_large_attachment_that_is_not_base64_is_still_reported_by_libxml2(content: str) -> None:
+    root = parse(invoice_with_attachment(content))
+    [violation] = xsd.validate(root, "Invoice")
+    assert "cbc:EmbeddedDocumentBinaryObject" in violation.message
+    assert "is not a valid value" in violation.message
+    [attachment] = root.iter(xsd.ATTACHMENT)
+    assert attachment.text == content
+
+
+def test_the_attributes_of_a_large_attachment_are_still_checked() -> None:
+    root = parse(invoice_with_attachment(LARGE, attributes='filename="a.pdf"'))
+    [violation] = xsd.validate(root, "Invoice")
+    assert "mimeCode" in violation.message and "required" in violation.message
+
+
+BASE64_ONLY = etree.XMLSchema(
+    etree.fromstring(
+        b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        b'<xs:element name="b" type="xs:base64Binary"/></xs:schema>'
+    )
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=40).map(lambda raw: base64.b64encode(raw).decode()),
+        st.text(alphabet="ABCDQgwz09+/= \n*-", max_size=16),
+    )
+)
+def test_what_is_taken_for_plain_base64_is_valid_base64_to_libxml2(text: str) -> None:
+    element = etree.Element("b")
+    element.text = text
+    if xsd.plain_base64(text):
+        assert BASE64_ONLY.validate(element), text
