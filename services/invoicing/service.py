@@ -8,6 +8,7 @@ row is written with its sealed copy in the same transaction, so none exists with
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 import secrets
@@ -96,8 +97,40 @@ class Runtime:
 
 
 @dataclass(frozen=True, slots=True)
+class NewInvoice:
+    """The ``invoices`` row a submission has just written, for its answer. Not an ORM instance:
+    the submitting request neither reads the row back nor changes it, and the ORM's bookkeeping
+    for the two dozen columns cost more than the answer itself."""
+
+    id: uuid.UUID
+    supplier_id: str
+    kind: DocumentKind
+    invoice_number: str
+    issue_date: str
+    issue_year: int
+    type_code: str | None
+    currency: str | None
+    amount_due: str | None
+    buyer_reference: str | None
+    seller_name: str | None
+    status: InvoiceStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    payment_reference: str | None
+    report: dict[str, Any]
+    supplier_signature: dict[str, Any] | None
+    original: bytes
+    original_sha256: str
+    sealed: bytes
+    sealed_sha256: str
+    sealed_at: dt.datetime
+    seal_subject: str
+    seal_development: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Submitted:
-    invoice: Invoice  # a new invoice is the row as written, not attached to the session
+    invoice: Invoice | NewInvoice  # the stored invoice when an Idempotency-Key replayed it
     created: bool  # False when an Idempotency-Key replayed an earlier submission
 
 
@@ -289,8 +322,7 @@ def submit_invoice(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used by another submission at the same moment; retry to see its answer"
             ) from None
-    # The row as written, for the answer; it is not attached to the session (see insert_invoice).
-    invoice = Invoice(**values)
+    invoice = NewInvoice(**values)
     _record_status(
         session,
         runtime=runtime,
@@ -322,14 +354,16 @@ def _record_status(
     session: Session,
     *,
     runtime: Runtime,
-    invoice: Invoice,
+    invoice: Invoice | NewInvoice,
     facts: InvoiceFacts,
     number: int,
     actor: tuple[str, str, str],
     previous: InvoiceStatus | None,
     webhook_url: str | None,
     decision: StatusDecision | None = None,
-) -> StatusChange:
+) -> dict[str, Any]:
+    """Write status change ``number`` with its Invoice Response and the supplier's event; return
+    the row's values (an officer's move answers with them, a submission does not)."""
     decision = decision or StatusDecision(invoice.status)
     now = utcnow()
     try:
@@ -363,7 +397,6 @@ def _record_status(
         "created_at": now,
     }
     repository.insert_status_change(session, values)
-    change = StatusChange(**values)
     outbox = runtime.outbox
     if webhook_url is not None:
         entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
@@ -380,15 +413,15 @@ def _record_status(
             "kind": invoice.kind,
             "status": decision.status,
             "previous_status": previous,
-            "reasons": change.reasons,
-            "actions": change.actions,
+            "reasons": values["reasons"],
+            "actions": values["actions"],
             "note": decision.note,
             "payment_reference": decision.payment_reference,
             "changed_at": now,
             "response": f"/v1/invoices/{invoice.id}/responses/{number}",
         },
     )
-    return change
+    return values
 
 
 def visible_invoice(
@@ -475,7 +508,7 @@ def change_status(
         invoice.payment_reference = (decision.payment_reference or "").strip()
     actor = (principal.key_id, principal.name, principal.role.value)
     hook = repository.supplier_webhook(session, invoice.supplier_id)
-    return _record_status(
+    values = _record_status(
         session,
         runtime=runtime,
         invoice=invoice,
@@ -486,6 +519,7 @@ def change_status(
         webhook_url=hook.url if hook is not None else None,
         decision=decision,
     )
+    return StatusChange(**values)
 
 
 def verify_document(*, runtime: Runtime, body: bytes) -> SealVerification:
