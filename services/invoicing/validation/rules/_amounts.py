@@ -36,6 +36,7 @@ CBC = "{" + NS["cbc"] + "}"
 
 ROOT_TAGS = frozenset({f"{{{INVOICE_NS}}}Invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote"})
 LINE_TAGS = frozenset({CAC + "InvoiceLine", CAC + "CreditNoteLine"})
+ALLOWANCE_CHARGE = CAC + "AllowanceCharge"
 
 # xs:decimal arithmetic is exact; a wide context keeps Python's from rounding sums and products.
 EXACT = Context(prec=400, rounding=ROUND_FLOOR)
@@ -201,11 +202,13 @@ class Tree:
         found = self.single(el, path)
         return None if found is None else parse(string_value(found))
 
-    def amounts(self, elements: Iterable[Element], path: str) -> Iterator[Decimal]:
+    def amounts(self, elements: Iterable[Element], path: str) -> list[Decimal]:
         """``elements/xs:decimal(path)``: every ``path`` value under each element."""
+        values = []
         for el in elements:
             for node in self.all(el, path):
-                yield parse(string_value(node))
+                values.append(parse(string_value(node)))
+        return values
 
     def is_vat(self, holder: Element) -> bool:
         """``cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT'`` on a tax category or party tax scheme."""
@@ -297,20 +300,28 @@ def document_charges(doc: Doc) -> list[Element]:
     )
 
 
+def _line_allowances_and_charges(doc: Doc) -> tuple[list[Element], list[Element]]:
+    t = tree(doc)
+    allowances: list[Element] = []
+    charges: list[Element] = []
+    for line in all_lines(doc):
+        for ac in t.kids(line).get(ALLOWANCE_CHARGE, _NOTHING):
+            charge = t.indicator(ac)
+            if charge is True:
+                charges.append(ac)
+            elif charge is False:
+                allowances.append(ac)
+    return allowances, charges
+
+
 def line_allowances(doc: Doc) -> list[Element]:
     """Invoice line allowances (BG-27): each line's ``cac:AllowanceCharge`` with ChargeIndicator false."""
-    return doc.memo(
-        "e2.line_allowances",
-        lambda d: [ac for line in all_lines(d) for ac in tree(d).allowances_and_charges(line, charge=False)],
-    )
+    return doc.memo("e2.line_allowances_charges", _line_allowances_and_charges)[0]
 
 
 def line_charges(doc: Doc) -> list[Element]:
     """Invoice line charges (BG-28): each line's ``cac:AllowanceCharge`` with ChargeIndicator true."""
-    return doc.memo(
-        "e2.line_charges",
-        lambda d: [ac for line in all_lines(d) for ac in tree(d).allowances_and_charges(line, charge=True)],
-    )
+    return doc.memo("e2.line_allowances_charges", _line_allowances_and_charges)[1]
 
 
 def _split_periods(doc: Doc) -> tuple[list[Element], list[Element]]:
@@ -379,12 +390,14 @@ def round2(value: Decimal) -> Decimal:
 
 
 def failing(elements: Iterable[Element], holds: Callable[[Element], bool]) -> Iterator[Element]:
-    """Yield every context element where the assertion ``holds`` is false or cannot be evaluated
-    because a number in it is unreadable (the official validation errors there: fail closed)."""
+    """Every context element where the assertion ``holds`` is false or cannot be evaluated because a
+    number in it is unreadable (the official validation errors there: fail closed)."""
+    broken = []
     for el in elements:
         try:
             ok = holds(el)
         except Unreadable:
             ok = False
         if not ok:
-            yield el
+            broken.append(el)
+    return iter(broken)

@@ -56,29 +56,21 @@ class Children(dict[Element, dict[str, list[Element]]]):
 
 class Tree:
     """``elements``: tag -> elements in document order (the root included); ``children``: element ->
-    its element children by tag, in document order; ``tags``: element -> its tag; ``attributes``:
-    watched attribute name -> the elements that carry it; :meth:`under` groups the elements of a
-    tag by the tag of their parent."""
+    its element children by tag, in document order; ``attributes``: watched attribute name -> the
+    elements that carry it; :meth:`under` groups the elements of a tag by the tag of their parent.
 
-    __slots__ = ("elements", "children", "tags", "attributes", "_under")
+    The walk reads every element's tag; lxml keeps it on the element's proxy from then on, and the
+    walk keeps every proxy alive, so later ``el.tag`` reads within the validation are cheap."""
+
+    __slots__ = ("elements", "children", "attributes", "_under")
 
     def __init__(
-        self,
-        elements: dict[str, list[Element]],
-        children: Children,
-        tags: dict[Element, str],
-        attributes: dict[str, list[Element]],
+        self, elements: dict[str, list[Element]], children: Children, attributes: dict[str, list[Element]]
     ) -> None:
         self.elements = elements
         self.children = children
-        self.tags = tags
         self.attributes = attributes
         self._under: dict[str, dict[str, list[Element]]] = {}
-
-    def tag(self, el: Element) -> str:
-        """The tag of an element of the document, without asking lxml again."""
-        found = self.tags.get(el)
-        return found if found is not None else str(el.tag)
 
     def under(self, tag: str) -> dict[str, list[Element]]:
         """The elements named ``tag``, grouped by the tag of their parent (computed once per tag)."""
@@ -88,10 +80,9 @@ class Tree:
             for el in self.elements.get(tag, ()):
                 parent = el.getparent()
                 if parent is not None:
-                    parent_tag = self.tag(parent)
-                    group = grouped.get(parent_tag)
+                    group = grouped.get(parent.tag)
                     if group is None:
-                        grouped[parent_tag] = [el]
+                        grouped[parent.tag] = [el]
                     else:
                         group.append(el)
         return grouped
@@ -100,11 +91,10 @@ class Tree:
 def _walk(doc: Doc) -> Tree:
     elements: dict[str, list[Element]] = {}
     children = Children()
-    tags: dict[Element, str] = {}
     attributes: dict[str, list[Element]] = {}
     watched = WATCHED_ATTRIBUTES
     for el in doc.root.iter(etree.Element):
-        tag = tags[el] = el.tag
+        tag = el.tag
         bucket = elements.get(tag)
         if bucket is None:
             elements[tag] = [el]
@@ -125,7 +115,7 @@ def _walk(doc: Doc) -> Tree:
         if names and not watched.isdisjoint(names):
             for name in watched.intersection(names):
                 attributes.setdefault(name, []).append(el)
-    return Tree(elements, children, tags, attributes)
+    return Tree(elements, children, attributes)
 
 
 def tree(doc: Doc) -> Tree:

@@ -299,8 +299,11 @@ def _not_negative(text: str) -> bool:
 
 def _some_not_negative(t: Tree, parent: Element, path: str) -> bool:
     """``(path) >= 0``: some ``path`` value is zero or more (false when there is none)."""
+    found = t.all(parent, path)
+    if len(found) == 1:  # the usual case, without a generator
+        return _not_negative(string_value(found[0]))
     # Cast only as far as needed, as XPath's lazy comparison does.
-    return any(_not_negative(string_value(node)) for node in t.all(parent, path))
+    return any(_not_negative(string_value(node)) for node in found)
 
 
 @rule(

@@ -78,7 +78,7 @@ DECIMAL_RULES: tuple[tuple[str, Contexts, str, str, str], ...] = (
 def _decimal_rule(where: Contexts, path: str) -> Callable[[Doc], Iterator[Element]]:
     def check(doc: Doc) -> Iterator[Element]:
         t = tree(doc)
-        return each(where(doc), lambda parent: too_many_decimals(t, parent, path))
+        return iter([parent for parent in where(doc) if too_many_decimals(t, parent, path)])
 
     return check
 

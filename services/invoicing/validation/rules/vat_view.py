@@ -14,8 +14,8 @@ Values are compared as the official XPath 2.0 does: codes after ``normalize-spac
 where the official test compares ``cbc:ID = 'L'`` directly), amounts as ``xs:decimal``.
 
 The view reads the elements that matter from the validation's shared walk (:mod:`._tree`): the tax
-categories, lines and allowances by tag, their children and parents' tags from its maps, so that lxml
-is asked only for texts. lxml calls, not the rules' arithmetic, dominate the cost of these rules.
+categories, lines and allowances by tag and their children from its maps, so that lxml is asked only
+for texts and parents. lxml calls, not the rules' arithmetic, dominate the cost of these rules.
 """
 
 from __future__ import annotations
@@ -250,14 +250,14 @@ class VatView:
         # The parents of ``cac:Item`` elements with a ``cac:ClassifiedTaxCategory[VAT scheme]/cbc:ID``:
         # the lines that BR-CO-04 accepts, whatever their depth.
         self.vat_categorized: set[Element] = set()
-        index, kids, tag = shared.elements, shared.children, shared.tag
+        index, kids = shared.elements, shared.children
         # Ancestors come before their descendants: lines and allowances/charges are read before the
         # categories filed under them.
         lines: dict[Element, Posting] = {}
         for line in _root_lines(root, kids[root]):  # an Invoice or Credit note line (BG-25)
             amounts = kids[line].get(_LINE_EXTENSION_AMOUNT)
             lines[line] = Posting(
-                string_value(amounts[0]) if amounts else None, credit_note=tag(line) == CREDIT_NOTE_LINE
+                string_value(amounts[0]) if amounts else None, credit_note=line.tag == CREDIT_NOTE_LINE
             )
         allowances_charges = {
             el: self._allowance_charge(kids[el], document_level=el.getparent() is root)
@@ -267,7 +267,7 @@ class VatView:
             category = Category.read(el, kids)
             self.classified.append(category)
             item = el.getparent()
-            owner = item.getparent() if item is not None and tag(item) == _ITEM else None
+            owner = item.getparent() if item is not None and item.tag == _ITEM else None
             if owner is not None and category.vat and category.codes:
                 self.vat_categorized.add(owner)
             posting = lines.get(owner) if owner is not None else None
@@ -280,15 +280,15 @@ class VatView:
             parent = el.getparent()
             if parent is None:
                 continue
-            parent_tag = tag(parent)
+            parent_tag = parent.tag
             if parent_tag == ALLOWANCE_CHARGE:
                 allowances_charges[parent].categories.append(category)
             elif parent_tag == _TAX_SUBTOTAL:
                 total = parent.getparent()
-                if total is not None and tag(total) == _TAX_TOTAL and total.getparent() is root:
+                if total is not None and total.tag == _TAX_TOTAL and total.getparent() is root:
                     self.breakdowns.append(self._breakdown(category, kids[parent]))
         for el in index.get(_PARTY_TAX_SCHEME, ()):
-            self._party_tax_scheme(el, kids, shared)
+            self._party_tax_scheme(el, kids)
         self.lines: list[Posting] = [line.seal() for line in lines.values()]
         self.allowances_charges: list[Posting] = [ac.seal() for ac in allowances_charges.values()]
         self.has_invoice_lines = any(not line.credit_note for line in self.lines)  # exists(//cac:InvoiceLine)
@@ -318,19 +318,19 @@ class VatView:
             taxable_text,
         )
 
-    def _party_tax_scheme(self, scheme: Element, kids: Children, shared: SharedWalk) -> None:
+    def _party_tax_scheme(self, scheme: Element, kids: Children) -> None:
         """``//cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme[...]/cbc:CompanyID`` and the like."""
         mine = kids[scheme]
         parent = scheme.getparent()
         if _COMPANY_ID not in mine or parent is None:
             return
         vat = any(_is_vat_scheme(tax_scheme, kids) for tax_scheme in mine.get(_TAX_SCHEME, ()))
-        parent_tag = shared.tag(parent)
+        parent_tag = parent.tag
         if parent_tag == _TAX_REPRESENTATIVE:
             self.tax_representative_vat_id = self.tax_representative_vat_id or vat
             return
         role = parent.getparent() if parent_tag == _PARTY else None
-        role_tag = shared.tag(role) if role is not None else None
+        role_tag = role.tag if role is not None else None
         if role_tag == _SUPPLIER:
             self.seller_tax_id = True
             self.seller_vat_id = self.seller_vat_id or vat
