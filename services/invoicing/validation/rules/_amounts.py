@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
+from functools import lru_cache
 
 from lxml import etree
 
-from services.invoicing.validation.rules._tree import Children, by_tag
+from services.invoicing.validation.rules._tree import Children
 from services.invoicing.validation.rules._tree import tree as shared_walk
 from services.invoicing.validation.rules.base import CREDIT_NOTE_NS, INVOICE_NS, NS, Doc, Element
 
@@ -88,10 +89,16 @@ def string_value(el: Element | None) -> str:
 
 def parse(text: str) -> Decimal:
     """Cast a string to xs:decimal (surrounding whitespace allowed, no exponent); else Unreadable."""
+    number = _decimal(text)
+    if number is None:
+        raise Unreadable(text.strip(XML_WHITESPACE))
+    return number
+
+
+@lru_cache(maxsize=4096)  # amounts repeat (rates, zero amounts, equal lines): a Decimal is immutable
+def _decimal(text: str) -> Decimal | None:
     value = text.strip(XML_WHITESPACE)
-    if not _XS_DECIMAL.fullmatch(value):
-        raise Unreadable(value)
-    return Decimal(value)
+    return Decimal(value) if _XS_DECIMAL.fullmatch(value) else None
 
 
 class _ReadOnRequest(Children):
@@ -253,9 +260,16 @@ def tree(doc: Doc) -> Tree:
 def contexts(doc: Doc, name: str) -> list[Element]:
     """Every ``cac:<name>`` element anywhere in the document, in document order.
 
-    Read from the validation's one shared walk of the tree (``_tree.by_tag``), which the table-driven
+    Read from the validation's one shared walk of the tree (:mod:`._tree`), which the table-driven
     families need anyway, so that finding a context never walks the document again."""
-    return by_tag(doc).get(CAC + name, _NO_ELEMENTS)
+    return shared_walk(doc).elements.get(CAC + name, _NO_ELEMENTS)
+
+
+def absent(doc: Doc, *tags: str) -> bool:
+    """True when the document holds no element of any of ``tags`` (``cac:Name`` form): a rule about
+    them cannot be broken, and can answer without looking at every line."""
+    index = shared_walk(doc).elements
+    return not any(steps(tag)[0] in index for tag in tags)
 
 
 def is_document(doc: Doc) -> bool:

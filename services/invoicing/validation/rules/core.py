@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from services.invoicing.validation.rules._amounts import (
     XML_WHITESPACE,
     Tree,
     Unreadable,
+    absent,
     all_lines,
     contexts,
     document_allowances,
@@ -288,6 +290,7 @@ def _double(text: str) -> Decimal:
     return Decimal(value)
 
 
+@lru_cache(maxsize=4096)  # prices repeat; an unreadable one raises each time (exceptions are not kept)
 def _not_negative(text: str) -> bool:
     """``xs:double(text) >= 0`` (Unreadable when not a number)."""
     value = text.strip(XML_WHITESPACE)
@@ -377,6 +380,8 @@ def item_net_price_not_negative(doc: Doc) -> Iterator[Element]:
 
 @rule("BR-28", terms=("BT-148",), message="The Item gross price (BT-148) must not be negative.")
 def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
+    if absent(doc, "cbc:BaseAmount"):  # no gross price anywhere: every line passes
+        return iter(())
     t = tree(doc)
     path = "cac:Price/cac:AllowanceCharge/cbc:BaseAmount"
     return failing(all_lines(doc), lambda line: not t.has(line, path) or _some_not_negative(t, line, path))
@@ -386,6 +391,8 @@ def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
     "BR-64", terms=("BT-157",), message="The Item standard identifier (BT-157) must have a Scheme identifier."
 )
 def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
+    if absent(doc, "cac:StandardItemIdentification"):
+        return iter(())
     identifiers = tree(doc).select(all_lines(doc), "cac:Item/cac:StandardItemIdentification/cbc:ID")
     return each(identifiers, lambda identifier: identifier.get("schemeID") is None)
 
@@ -396,6 +403,8 @@ def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
     message="The Item classification identifier (BT-158) must have a Scheme identifier.",
 )
 def item_classification_scheme(doc: Doc) -> Iterator[Element]:
+    if absent(doc, "cac:CommodityClassification"):
+        return iter(())
     codes = tree(doc).select(
         all_lines(doc), "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
     )
