@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import Insert, Table, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session, undefer
 
 from services.invoicing.models import (
@@ -97,19 +97,39 @@ def last_change_number(session: Session, invoice_id: uuid.UUID) -> int:
     return int(found or 0)
 
 
-_INSERT_INVOICE = insert(Invoice.metadata.tables[Invoice.__tablename__])
-_INSERT_STATUS_CHANGE = insert(StatusChange.metadata.tables[StatusChange.__tablename__])
+_INVOICES = Invoice.metadata.tables[Invoice.__tablename__]
+_STATUS_CHANGES = StatusChange.metadata.tables[StatusChange.__tablename__]
+_INSERT_INVOICE = insert(_INVOICES)
+_INSERT_STATUS_CHANGE = insert(_STATUS_CHANGES)
 
 
-def insert_invoice(session: Session, values: dict[str, Any]) -> None:
-    """Write a new invoice row in one statement.
+def _insert_every_column(table: Table, prefix: str) -> Insert:
+    return insert(table).values({c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.c})
+
+
+# PostgreSQL runs an INSERT inside WITH; the status change's foreign key is checked at the end of
+# the statement, when the invoice row exists. https://www.postgresql.org/docs/current/queries-with.html
+_INSERT_INVOICE_AND_CHANGE = _insert_every_column(_STATUS_CHANGES, "change_").add_cte(
+    _insert_every_column(_INVOICES, "invoice_").cte("new_invoice")
+)
+
+
+def insert_invoice(session: Session, values: dict[str, Any], *, first_change: dict[str, Any]) -> None:
+    """Write a new invoice row and its first status change.
 
     Submission writes each row once and never changes it in that request, so the unit of work's
     bookkeeping (identity map, change tracking, a flush plan per call) is skipped: a Core insert
-    costs half the CPU of ``add`` and ``flush`` here. A duplicate raises ``IntegrityError`` as a
-    flush would.
+    costs half the CPU of ``add`` and ``flush`` here. On PostgreSQL both rows go in one statement,
+    a round trip fewer; SQLite has no INSERT inside WITH and takes two. A duplicate raises
+    ``IntegrityError`` as a flush would, and nothing is written.
     """
-    session.execute(_INSERT_INVOICE, values)
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {f"invoice_{name}": value for name, value in values.items()}
+        parameters.update({f"change_{name}": value for name, value in first_change.items()})
+        session.execute(_INSERT_INVOICE_AND_CHANGE, parameters)
+    else:
+        session.execute(_INSERT_INVOICE, values)
+        session.execute(_INSERT_STATUS_CHANGE, first_change)
 
 
 def insert_status_change(session: Session, values: dict[str, Any]) -> None:

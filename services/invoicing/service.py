@@ -282,11 +282,20 @@ def submit_invoice(
         "seal_subject": sealed.certificate_subject,
         "seal_development": sealed.development,
     }
+    invoice = NewInvoice(**values)
+    acknowledgement = _status_change(
+        runtime=runtime,
+        invoice=invoice,
+        facts=facts,
+        number=1,
+        actor=SYSTEM_ACTOR,
+        decision=StatusDecision(InvoiceStatus.RECEIVED),
+    )
     # Nothing was written before this insert, so a refusal can roll the whole transaction back.
     # A plain statement rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
     # whose RELEASE would then commit on its own.
     try:
-        repository.insert_invoice(session, values)
+        repository.insert_invoice(session, values, first_change=acknowledgement)
     except IntegrityError:
         session.rollback()
         original = repository.find_duplicate(
@@ -322,14 +331,11 @@ def submit_invoice(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used by another submission at the same moment; retry to see its answer"
             ) from None
-    invoice = NewInvoice(**values)
-    _record_status(
+    _announce(
         session,
         runtime=runtime,
         invoice=invoice,
-        facts=facts,
-        number=1,
-        actor=SYSTEM_ACTOR,
+        change=acknowledgement,
         previous=None,
         webhook_url=lookups.webhook_url,
     )
@@ -350,21 +356,16 @@ class StatusDecision:
     payment_reference: str | None = None
 
 
-def _record_status(
-    session: Session,
+def _status_change(
     *,
     runtime: Runtime,
     invoice: Invoice | NewInvoice,
     facts: InvoiceFacts,
     number: int,
     actor: tuple[str, str, str],
-    previous: InvoiceStatus | None,
-    webhook_url: str | None,
-    decision: StatusDecision | None = None,
+    decision: StatusDecision,
 ) -> dict[str, Any]:
-    """Write status change ``number`` with its Invoice Response and the supplier's event; return
-    the row's values (an officer's move answers with them, a submission does not)."""
-    decision = decision or StatusDecision(invoice.status)
+    """The row of status change ``number``, with its Invoice Response document."""
     now = utcnow()
     try:
         document = build_invoice_response(
@@ -381,7 +382,7 @@ def _record_status(
         )
     except ResponseError as error:
         raise StatusRequestInvalid(f"The Invoice Response cannot be made: {error}") from None
-    values: dict[str, Any] = {
+    return {
         "id": uuid.uuid4(),
         "invoice_id": invoice.id,
         "number": number,
@@ -396,7 +397,18 @@ def _record_status(
         "response": document,
         "created_at": now,
     }
-    repository.insert_status_change(session, values)
+
+
+def _announce(
+    session: Session,
+    *,
+    runtime: Runtime,
+    invoice: Invoice | NewInvoice,
+    change: dict[str, Any],
+    previous: InvoiceStatus | None,
+    webhook_url: str | None,
+) -> None:
+    """The supplier's ``invoice.status_changed`` event for a status change written in this transaction."""
     outbox = runtime.outbox
     if webhook_url is not None:
         entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
@@ -411,17 +423,16 @@ def _record_status(
             "supplier_id": invoice.supplier_id,
             "invoice_number": invoice.invoice_number,
             "kind": invoice.kind,
-            "status": decision.status,
+            "status": change["status"],
             "previous_status": previous,
-            "reasons": values["reasons"],
-            "actions": values["actions"],
-            "note": decision.note,
-            "payment_reference": decision.payment_reference,
-            "changed_at": now,
-            "response": f"/v1/invoices/{invoice.id}/responses/{number}",
+            "reasons": change["reasons"],
+            "actions": change["actions"],
+            "note": change["note"],
+            "payment_reference": change["payment_reference"],
+            "changed_at": change["created_at"],
+            "response": f"/v1/invoices/{invoice.id}/responses/{change['number']}",
         },
     )
-    return values
 
 
 def visible_invoice(
@@ -508,18 +519,19 @@ def change_status(
         invoice.payment_reference = (decision.payment_reference or "").strip()
     actor = (principal.key_id, principal.name, principal.role.value)
     hook = repository.supplier_webhook(session, invoice.supplier_id)
-    values = _record_status(
+    change = _status_change(
+        runtime=runtime, invoice=invoice, facts=facts, number=number, actor=actor, decision=decision
+    )
+    repository.insert_status_change(session, change)
+    _announce(
         session,
         runtime=runtime,
         invoice=invoice,
-        facts=facts,
-        number=number,
-        actor=actor,
+        change=change,
         previous=previous,
         webhook_url=hook.url if hook is not None else None,
-        decision=decision,
     )
-    return StatusChange(**values)
+    return StatusChange(**change)
 
 
 def verify_document(*, runtime: Runtime, body: bytes) -> SealVerification:
