@@ -118,7 +118,54 @@ class Rule:
     check: Check | None  # None for rules checked by a group pass (see register_group)
 
 
-REGISTRY: dict[str, Rule] = {}
+class Registry(dict[str, Rule]):
+    """Rule id -> rule, in registration order, and the rules that have a check of their own (most
+    are checked by group passes), listed once for the engine and listed again after any change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._checked: list[tuple[Rule, Check]] | None = None
+
+    def checked(self) -> list[tuple[Rule, Check]]:
+        if self._checked is None:
+            self._checked = [(r, r.check) for r in self.values() if r.check is not None]
+        return self._checked
+
+    def __setitem__(self, key: str, value: Rule) -> None:
+        self._checked = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._checked = None
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self._checked = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._checked = None
+        super().update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        self._checked = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Rule]:
+        self._checked = None
+        return super().popitem()
+
+    def setdefault(self, key: str, default: Rule) -> Rule:
+        self._checked = None
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> Registry:  # type: ignore[override,misc]
+        self._checked = None
+        super().update(other)
+        return self
+
+
+REGISTRY = Registry()
 
 GroupCheck = Callable[["Doc"], Iterable[tuple[str, Element]]]
 GROUPS: list[GroupCheck] = []
