@@ -251,7 +251,8 @@ def _new_tree(doc: Doc) -> Tree:
 
 def tree(doc: Doc) -> Tree:
     """The document's shared :class:`Tree`."""
-    return doc.memo("e2.tree", _new_tree)
+    found: Tree | None = doc.views.get("e2.tree")
+    return found if found is not None else doc.memo("e2.tree", _new_tree)
 
 
 # ---- where the rule contexts are ----
@@ -283,7 +284,8 @@ def _root(doc: Doc) -> list[Element]:
 
 def root(doc: Doc) -> list[Element]:
     """The ``/ubl:Invoice | /cn:CreditNote`` context: the root, when it is one of the two."""
-    return doc.memo("e2.root", _root)
+    found: list[Element] | None = doc.views.get("e2.root")
+    return found if found is not None else doc.memo("e2.root", _root)
 
 
 def _all_lines(doc: Doc) -> list[Element]:
@@ -296,7 +298,8 @@ def _all_lines(doc: Doc) -> list[Element]:
 def all_lines(doc: Doc) -> list[Element]:
     """Every ``cac:InvoiceLine`` and ``cac:CreditNoteLine`` (BG-25), at any depth, as the
     official contexts match them whatever the document type."""
-    return doc.memo("e2.lines", _all_lines)
+    found: list[Element] | None = doc.views.get("e2.lines")
+    return found if found is not None else doc.memo("e2.lines", _all_lines)
 
 
 def document_allowances(doc: Doc) -> list[Element]:

@@ -93,6 +93,10 @@ def _walk(doc: Doc) -> Tree:
     children = Children()
     attributes: dict[str, list[Element]] = {}
     watched = WATCHED_ATTRIBUTES
+    # Siblings come one after another: the last parent's children are at hand without a lookup.
+    # (The root has no parent: it lands in the first, scratch, dict, which is then dropped.)
+    last_parent: Element | None = None
+    last_kids: dict[str, list[Element]] = {}
     for el in doc.root.iter(etree.Element):
         tag = el.tag
         bucket = elements.get(tag)
@@ -101,16 +105,23 @@ def _walk(doc: Doc) -> Tree:
         else:
             bucket.append(el)
         parent = el.getparent()
-        if parent is not None:
+        if parent is last_parent:
+            bucket = last_kids.get(tag)
+            if bucket is None:
+                last_kids[tag] = [el]
+            else:
+                bucket.append(el)
+        elif parent is not None:
             kids = children.get(parent)
             if kids is None:
-                children[parent] = {tag: [el]}
+                kids = children[parent] = {tag: [el]}
             else:
                 bucket = kids.get(tag)
                 if bucket is None:
                     kids[tag] = [el]
                 else:
                     bucket.append(el)
+            last_parent, last_kids = parent, kids
         names = el.keys()
         if names and not watched.isdisjoint(names):
             for name in watched.intersection(names):
@@ -119,7 +130,11 @@ def _walk(doc: Doc) -> Tree:
 
 
 def tree(doc: Doc) -> Tree:
-    return doc.memo("shared_tree_walk", _walk)
+    found: Tree | None = doc.views.get(_KEY)
+    return found if found is not None else doc.memo(_KEY, _walk)
+
+
+_KEY = "shared_tree_walk"
 
 
 def by_tag(doc: Doc) -> dict[str, list[Element]]:

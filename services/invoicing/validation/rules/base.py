@@ -56,19 +56,21 @@ class Doc:
     ``CreditNoteLine``, ``InvoicedQuantity`` / ``CreditedQuantity``, type code element).
     """
 
-    __slots__ = ("root", "is_credit_note", "_memo")
+    __slots__ = ("root", "is_credit_note", "views")
 
     def __init__(self, root: Element) -> None:
         self.root = root
         self.is_credit_note = root.tag == f"{{{CREDIT_NOTE_NS}}}CreditNote"
-        self._memo: dict[str, Any] = {}
+        # The views computed so far by key; the views most rules ask for read it directly, sparing
+        # a call to memo() per rule.
+        self.views: dict[str, Any] = {}
 
     def memo(self, key: str, compute: Callable[[Doc], T]) -> T:
         """Compute a view of the document once per validation and share it between rules."""
         try:
-            return self._memo[key]  # type: ignore[no-any-return]
+            return self.views[key]  # type: ignore[no-any-return]
         except KeyError:
-            value = self._memo[key] = compute(self)
+            value = self.views[key] = compute(self)
             return value
 
     @property
