@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing.models import DocumentKind, RoutingCode, StatusChange, SupplierWebhook
+from services.invoicing.models import DocumentKind, Invoice, RoutingCode, StatusChange, SupplierWebhook
 from services.invoicing.ubl.lifecycle import InvoiceStatus, StatusAction, StatusReason
 
 STATUS_NAMES: dict[InvoiceStatus, str] = {
@@ -20,54 +20,6 @@ STATUS_NAMES: dict[InvoiceStatus, str] = {
     InvoiceStatus.ACCEPTED: "Accepted",
     InvoiceStatus.PAID: "Paid",
 }
-
-
-class InvoiceFields(Protocol):
-    """What an invoice's answer reads: a stored :class:`~services.invoicing.models.Invoice`, or
-    the row a submission has just written (``service.NewInvoice``)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def kind(self) -> DocumentKind: ...
-    @property
-    def invoice_number(self) -> str: ...
-    @property
-    def issue_date(self) -> str: ...
-    @property
-    def supplier_id(self) -> str: ...
-    @property
-    def seller_name(self) -> str | None: ...
-    @property
-    def amount_due(self) -> str | None: ...
-    @property
-    def currency(self) -> str | None: ...
-    @property
-    def buyer_reference(self) -> str | None: ...
-    @property
-    def status(self) -> InvoiceStatus: ...
-    @property
-    def created_at(self) -> dt.datetime: ...
-    @property
-    def type_code(self) -> str | None: ...
-    @property
-    def updated_at(self) -> dt.datetime: ...
-    @property
-    def payment_reference(self) -> str | None: ...
-    @property
-    def sealed_at(self) -> dt.datetime: ...
-    @property
-    def seal_subject(self) -> str: ...
-    @property
-    def seal_development(self) -> bool: ...
-    @property
-    def original_sha256(self) -> str: ...
-    @property
-    def sealed_sha256(self) -> str: ...
-    @property
-    def supplier_signature(self) -> dict[str, Any] | None: ...
-    @property
-    def report(self) -> dict[str, Any]: ...
 
 
 def links(invoice_id: uuid.UUID) -> dict[str, str]:
@@ -104,11 +56,11 @@ class InvoiceSummary(BaseModel):
     links: dict[str, str] = Field(..., serialization_alias="_links")
 
     @classmethod
-    def of(cls, invoice: InvoiceFields) -> InvoiceSummary:
+    def of(cls, invoice: Invoice) -> InvoiceSummary:
         return cls(**_summary_fields(invoice))
 
 
-def _summary_fields(invoice: InvoiceFields) -> dict[str, Any]:
+def _summary_fields(invoice: Invoice) -> dict[str, Any]:
     return {
         "id": invoice.id,
         "kind": invoice.kind,
@@ -145,7 +97,7 @@ class InvoiceRead(InvoiceSummary):
     report: dict[str, Any] = Field(..., description="The validation report: EN 16931 and the buyer's checks")
 
     @classmethod
-    def of(cls, invoice: InvoiceFields) -> InvoiceRead:
+    def of(cls, invoice: Invoice) -> InvoiceRead:
         return cls(
             **_summary_fields(invoice),
             type_code=invoice.type_code,

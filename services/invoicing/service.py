@@ -8,7 +8,6 @@ row is written with its sealed copy in the same transaction, so none exists with
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import ipaddress
 import secrets
@@ -97,40 +96,8 @@ class Runtime:
 
 
 @dataclass(frozen=True, slots=True)
-class NewInvoice:
-    """The ``invoices`` row a submission has just written, for its answer. Not an ORM instance:
-    the submitting request neither reads the row back nor changes it, and the ORM's bookkeeping
-    for the two dozen columns cost more than the answer itself."""
-
-    id: uuid.UUID
-    supplier_id: str
-    kind: DocumentKind
-    invoice_number: str
-    issue_date: str
-    issue_year: int
-    type_code: str | None
-    currency: str | None
-    amount_due: str | None
-    buyer_reference: str | None
-    seller_name: str | None
-    status: InvoiceStatus
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    payment_reference: str | None
-    report: dict[str, Any]
-    supplier_signature: dict[str, Any] | None
-    original: bytes
-    original_sha256: str
-    sealed: bytes
-    sealed_sha256: str
-    sealed_at: dt.datetime
-    seal_subject: str
-    seal_development: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Submitted:
-    invoice: Invoice | NewInvoice  # the stored invoice when an Idempotency-Key replayed it
+    invoice: Invoice  # a new invoice is the row as written, not attached to the session
     created: bool  # False when an Idempotency-Key replayed an earlier submission
 
 
@@ -282,7 +249,8 @@ def submit_invoice(
         "seal_subject": sealed.certificate_subject,
         "seal_development": sealed.development,
     }
-    invoice = NewInvoice(**values)
+    # The row as written, for the answer; it is not attached to the session (see insert_invoice).
+    invoice = Invoice(**values)
     acknowledgement = _status_change(
         runtime=runtime,
         invoice=invoice,
@@ -359,7 +327,7 @@ class StatusDecision:
 def _status_change(
     *,
     runtime: Runtime,
-    invoice: Invoice | NewInvoice,
+    invoice: Invoice,
     facts: InvoiceFacts,
     number: int,
     actor: tuple[str, str, str],
@@ -403,7 +371,7 @@ def _announce(
     session: Session,
     *,
     runtime: Runtime,
-    invoice: Invoice | NewInvoice,
+    invoice: Invoice,
     change: dict[str, Any],
     previous: InvoiceStatus | None,
     webhook_url: str | None,
