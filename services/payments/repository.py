@@ -169,11 +169,15 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
 
 
 def _on_conflict_do_nothing(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name)(table).on_conflict_do_nothing()
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT construct of ``dialect``, the one that knows ON CONFLICT."""
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert
     raise NotImplementedError(f"Tessera runs on PostgreSQL or SQLite, not {dialect}")  # pragma: no cover
 
 
@@ -192,9 +196,8 @@ def _insert_once(table: Any, columns: tuple[str, ...]) -> Precompiled:
     On PostgreSQL a concurrent duplicate waits for the first transaction, then inserts nothing."""
 
     def build(dialect: str) -> Any:
-        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
         values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-        return insert_(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+        return _dialect_insert(dialect)(table).values(values).on_conflict_do_nothing().returning(table.c.id)
 
     return Precompiled(build)
 
