@@ -21,6 +21,7 @@ status and stable code, rendered as problem+json by the common handlers::
     ├── ServiceUnavailable
     │   └── RateLimiterUnavailable (503 rate_limiter_unavailable)
     ├── UpstreamUnreachable (502 upstream_unreachable)
+    │   └── UpstreamRefused (502 upstream_unreachable: no connection, nothing sent)
     └── UpstreamTimeout (504 upstream_timeout)
 """
 
@@ -81,6 +82,11 @@ class RateLimiterUnavailable(ServiceUnavailable):
 
 class UpstreamUnreachable(TesseraError):
     status, code, title = 502, "upstream_unreachable", "Service unreachable"
+
+
+class UpstreamRefused(UpstreamUnreachable):
+    """No connection could be made: the request never reached the service, so another replica
+    may take it whatever its method."""
 
 
 class UpstreamTimeout(TesseraError):

@@ -36,6 +36,12 @@ class GatewaySettings(CommonSettings):
         30.0, gt=0, description="Seconds to wait for an upstream to answer (read/write/pool) before a 504"
     )
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait to connect to an upstream")
+    replica_rest_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="A replica that refused a connection is passed over for this long, its requests going "
+        "to the other replicas of the service; then it is tried again",
+    )
     health_timeout: float = Field(2.0, gt=0, description="Seconds each service gets to answer /readyz")
     openapi_cache_seconds: float = Field(
         300.0, ge=0, description="How long the combined OpenAPI document is reused before refetching"

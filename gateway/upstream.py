@@ -25,7 +25,7 @@ to that caller only, never be kept and sent on behalf of the next one.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,9 +33,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
+import structlog
 from yarl import URL
 
-from gateway.errors import UpstreamTimeout, UpstreamUnreachable
+from gateway.errors import UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
 from gateway.policy import Upstream
 from gateway.settings import GatewaySettings
 
@@ -51,6 +52,8 @@ IDLE_SECONDS = 4.0
 # Longest status or header line accepted from a service (aiohttp's default is 8 KiB; h11, which
 # the gateway used before, accepted 100 KiB for the whole head).
 MAX_HEADER_LINE = 64 * 1024
+
+log = structlog.get_logger("tessera.gateway")
 
 Headers = list[tuple[str, str]]
 RawHeaders = list[tuple[bytes, bytes]]
@@ -112,9 +115,9 @@ class _Failures:
         name = self.upstream.value
         return UpstreamTimeout(f"The {name} service did not answer within {self.timeout:g} s", service=name)
 
-    def unreachable(self) -> UpstreamUnreachable:
+    def unreachable(self) -> UpstreamRefused:
         name = self.upstream.value
-        return UpstreamUnreachable(
+        return UpstreamRefused(
             f"The {name} service could not be reached (connection refused or failed)", service=name
         )
 
@@ -316,19 +319,57 @@ class Replicas:
     what spreads a busy service over cores: the gateway keeps a pool of long-lived connections
     to each service, and behind one address served by ``uvicorn --workers N`` those connections
     are accepted in a burst by whichever worker wakes first, which then gets nearly every
-    request (measured: one of two workers did 99.9% of the work). Requests are dealt out in
-    turn, not by health: a replica that is down answers its share with 502 until it is back or
-    taken out of the list; the gateway's readiness counts the service ready while any replica is.
+    request (measured: one of two workers did 99.9% of the work).
+
+    A replica that refuses a connection (stopped, restarting, its host gone) has not seen the
+    request, so the next replica takes it, whatever its method; the refusing one is then passed
+    over for ``rest_seconds`` and tried again after that with the next request dealt to it. Only
+    when every replica refuses is the caller answered 502. A failure after the request was sent
+    (a timeout, a connection broken off) is the caller's answer: sending it again could do twice
+    what the service did once.
     """
 
-    def __init__(self, clients: list[UpstreamClient]) -> None:
+    def __init__(self, clients: list[UpstreamClient], *, rest_seconds: float = 5.0) -> None:
         self.clients = clients
         self.base_url = clients[0].base_url
         self.origin = clients[0].origin
-        self._turn = itertools.cycle(clients)
+        self.rest_seconds = rest_seconds
+        self._next = 0
+        self._resting: dict[int, float] = {}  # replica index -> monotonic time it is tried again
+
+    def _order(self) -> list[int]:
+        """The replicas to try for one request: from the next in turn, the resting ones last."""
+        count = len(self.clients)
+        start, self._next = self._next, (self._next + 1) % count
+        order = [(start + n) % count for n in range(count)]
+        if not self._resting:
+            return order
+        now = time.monotonic()
+        for index, until in list(self._resting.items()):
+            if until <= now:
+                del self._resting[index]
+                log.info("replica tried again", service=self.clients[index].base_url)
+        return sorted(order, key=lambda index: index in self._resting)
 
     async def send(self, method: str, target: str, headers: Headers, body: Body) -> Answer:
-        return await next(self._turn).send(method, target, headers, body)
+        refused: UpstreamRefused | None = None
+        for index in self._order():
+            try:
+                answer = await self.clients[index].send(method, target, headers, body)
+            except UpstreamRefused as error:
+                refused = error
+                if index not in self._resting:
+                    log.warning(
+                        "replica refused a connection: passed over",
+                        service=self.clients[index].base_url,
+                        seconds=self.rest_seconds,
+                    )
+                self._resting[index] = time.monotonic() + self.rest_seconds
+                continue
+            self._resting.pop(index, None)
+            return answer
+        assert refused is not None  # noqa: S101  (there is at least one replica)
+        raise refused
 
     async def get(self, path: str, *, timeout: float) -> tuple[int, bytes]:
         """The first replica's answer that is a 200, else the last answer or failure."""
@@ -372,7 +413,11 @@ class Upstreams:
                 else TransportClient(upstream, url, transport, settings.upstream_timeout)
                 for url in urls[upstream.value]
             ]
-            self.clients[upstream] = clients[0] if len(clients) == 1 else Replicas(clients)
+            self.clients[upstream] = (
+                clients[0]
+                if len(clients) == 1
+                else Replicas(clients, rest_seconds=settings.replica_rest_seconds)
+            )
 
     def __getitem__(self, upstream: Upstream) -> UpstreamClient:
         return self.clients[upstream]

@@ -579,7 +579,9 @@ def replica_app(name: str, *, ready: bool = True) -> Starlette:
     async def readyz(request: Request) -> Response:
         return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
 
-    return Starlette(routes=[Route("/readyz", readyz), Route("/verify/{rest:path}", which)])
+    return Starlette(
+        routes=[Route("/readyz", readyz), Route("/verify/{rest:path}", which, methods=["GET", "POST"])]
+    )
 
 
 async def test_requests_are_dealt_out_to_the_replicas_of_a_service_in_turn(database_url: str) -> None:
@@ -599,8 +601,40 @@ async def test_a_service_is_ready_while_any_of_its_replicas_is(database_url: str
         async with gateway_client(settings) as http:
             assert (await http.get("/healthz")).json()["services"]["receipts"] == "not_ready"
             answers = [(await http.get("/verify/R-1")).status_code for _ in range(2)]
-        assert sorted(answers) == [200, 502]  # the replica that is down answers its share with 502
+        assert answers == [200, 200]  # the replica that is down is passed over
     with Served(replica_app("a")) as ready:
         settings = settings_for(database_url, receipts_url=f"{down},{ready.url}")
         async with gateway_client(settings) as http:
             assert (await http.get("/healthz")).json()["services"]["receipts"] == "ok"
+
+
+async def test_a_replica_that_refuses_connections_is_passed_over_then_tried_again(
+    database_url: str, free_port: int
+) -> None:
+    down = f"http://127.0.0.1:{free_port}"
+    with Served(replica_app("b")) as live:
+        settings = settings_for(database_url, receipts_url=f"{down},{live.url}", replica_rest_seconds=3)
+        async with gateway_client(settings) as http:
+            # Nothing reached the refusing replica, so even a POST goes to the other one.
+            first = await http.post("/verify/R-1")
+            refused_at = time.monotonic()
+            answers = [first, await http.get("/verify/R-2"), await http.get("/verify/R-3")]
+            assert [(a.status_code, a.json()["replica"]) for a in answers] == [(200, "b")] * 3
+            with Served(replica_app("a"), port=free_port):
+                # Back, but still resting: the live replica keeps every request.
+                assert {(await http.get(f"/verify/R-{n}")).json()["replica"] for n in range(4)} == {"b"}
+                assert time.monotonic() - refused_at < 3  # (the check above ran within the rest)
+                await asyncio.sleep(refused_at + 3.1 - time.monotonic())
+                # Rested: it takes its turn again.
+                assert {(await http.get(f"/verify/R-{n}")).json()["replica"] for n in range(4)} == {"a", "b"}
+
+
+async def test_every_replica_refusing_is_a_502_naming_the_service(database_url: str, free_port: int) -> None:
+    down = f"http://127.0.0.1:{free_port}"
+    settings = settings_for(database_url, receipts_url=f"{down},{down}")
+    async with gateway_client(settings) as http:
+        for _ in range(3):
+            answer = await http.get("/verify/R-1")
+            assert answer.status_code == 502
+            assert answer.json()["code"] == "upstream_unreachable"
+            assert "receipts" in answer.json()["detail"]
