@@ -3,6 +3,7 @@ each carrying the request id of the request that produced it."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -64,7 +65,28 @@ def clean_request_id(value: str | None) -> str:
     """Keep a caller's request id when it is short and printable; otherwise make a new one."""
     if value and len(value) <= _MAX_REQUEST_ID and value.isascii() and value.isprintable():
         return value
-    return os.urandom(16).hex()  # as random as a UUID4's hex, without building the UUID
+    return new_request_id()
+
+
+class _RequestIds:
+    """New request ids: 16 random bytes drawn once per process (again in a forked child), then a
+    counter. Unique across processes and restarts like a UUID4, and made without a system call:
+    ``os.urandom`` lets go of the GIL, and under load the event loop thread then waits for a
+    worker thread to hand the GIL back before it can go on with the request."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+new_request_id = _RequestIds()
 
 
 class RequestIdMiddleware:
