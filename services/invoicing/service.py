@@ -262,8 +262,15 @@ def submit_invoice(
     # Nothing was written before this insert, so a refusal can roll the whole transaction back.
     # A plain statement rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
     # whose RELEASE would then commit on its own.
+    event = _status_event(
+        runtime=runtime,
+        invoice=invoice,
+        change=acknowledgement,
+        previous=None,
+        webhook_url=lookups.webhook_url,
+    )
     try:
-        repository.insert_invoice(session, values, first_change=acknowledgement)
+        repository.insert_invoice(session, values, first_change=acknowledgement, event=event)
     except IntegrityError:
         session.rollback()
         original = repository.find_duplicate(
@@ -299,14 +306,6 @@ def submit_invoice(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used by another submission at the same moment; retry to see its answer"
             ) from None
-    _announce(
-        session,
-        runtime=runtime,
-        invoice=invoice,
-        change=acknowledgement,
-        previous=None,
-        webhook_url=lookups.webhook_url,
-    )
     return Submitted(invoice, created=True)
 
 
@@ -367,39 +366,49 @@ def _status_change(
     }
 
 
-def _announce(
-    session: Session,
+def _status_event(
     *,
     runtime: Runtime,
     invoice: Invoice,
     change: dict[str, Any],
     previous: InvoiceStatus | None,
     webhook_url: str | None,
-) -> None:
-    """The supplier's ``invoice.status_changed`` event for a status change written in this transaction."""
+) -> repository.StatusEvent:
+    """The supplier's ``invoice.status_changed`` event for status change ``change``, its payload
+    already in JSON values (what :func:`~services.common.outbox.record_event` would store)."""
     outbox = runtime.outbox
     if webhook_url is not None:
         entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
         outbox = Outbox(outbox.tables, Subscriptions(entries))
-    record_event(
-        session,
-        outbox,
+    return repository.StatusEvent(
+        outbox=outbox,
         event_type=STATUS_CHANGED,
-        resource_id=invoice.id,
+        resource_id=str(invoice.id),
         payload={
-            "invoice_id": invoice.id,
+            "invoice_id": str(invoice.id),
             "supplier_id": invoice.supplier_id,
             "invoice_number": invoice.invoice_number,
-            "kind": invoice.kind,
-            "status": change["status"],
-            "previous_status": previous,
+            "kind": str(invoice.kind),
+            "status": str(change["status"]),
+            "previous_status": str(previous) if previous is not None else None,
             "reasons": change["reasons"],
             "actions": change["actions"],
             "note": change["note"],
             "payment_reference": change["payment_reference"],
-            "changed_at": change["created_at"],
+            "changed_at": change["created_at"].isoformat(),
             "response": f"/v1/invoices/{invoice.id}/responses/{change['number']}",
         },
+    )
+
+
+def _announce(session: Session, event: repository.StatusEvent) -> None:
+    """Record ``event`` in the outbox, in the transaction of the change it tells about."""
+    record_event(
+        session,
+        event.outbox,
+        event_type=event.event_type,
+        resource_id=event.resource_id,
+        payload=event.payload,
     )
 
 
@@ -493,11 +502,13 @@ def change_status(
     repository.insert_status_change(session, change)
     _announce(
         session,
-        runtime=runtime,
-        invoice=invoice,
-        change=change,
-        previous=previous,
-        webhook_url=hook.url if hook is not None else None,
+        _status_event(
+            runtime=runtime,
+            invoice=invoice,
+            change=change,
+            previous=previous,
+            webhook_url=hook.url if hook is not None else None,
+        ),
     )
     return StatusChange(**change)
 

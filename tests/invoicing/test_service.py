@@ -12,11 +12,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+from services.common.db import Precompiled
 from services.common.identity import Principal, Role
+from services.common.outbox import Outbox, Subscriptions, record_event
 from services.common.relay import Relay
 from services.common.webhooks import SIGNATURE_HEADER, WebhookEvent, WebhookRejected, verify
-from services.invoicing import service
+from services.invoicing import repository, service
 from services.invoicing.errors import DuplicateInvoice, WebhookUrlInvalid
 from services.invoicing.models import OUTBOX_TABLES, Invoice, StatusChange
 from services.invoicing.samples import sample_invoice
@@ -79,10 +82,13 @@ def test_a_crash_after_storing_rolls_back_the_invoice_with_its_seal(
 ) -> None:
     app: Any = invoicing_client.app
 
-    def crash(*_: object, **__: object) -> None:
-        raise RuntimeError("process killed while recording the acknowledgement")
+    write = repository.insert_invoice
 
-    monkeypatch.setattr(service, "record_event", crash)
+    def crash(*args: Any, **kwargs: Any) -> None:
+        write(*args, **kwargs)
+        raise RuntimeError("process killed right after writing the invoice and its acknowledgement")
+
+    monkeypatch.setattr(repository, "insert_invoice", crash)
     with pytest.raises(RuntimeError), app.state.database.sessionmaker() as session:
         try:
             service.submit_invoice(
@@ -95,15 +101,24 @@ def test_a_crash_after_storing_rolls_back_the_invoice_with_its_seal(
     assert count(invoicing_client, Invoice) == 0 and count(invoicing_client, StatusChange) == 0
 
 
-def test_a_submission_reads_once_and_writes_each_row_in_one_statement(invoicing_client: TestClient) -> None:
+def test_a_submission_reads_once_and_writes_in_one_statement_on_postgresql(
+    invoicing_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The routing code and the supplier's webhook are read together; the invoice, its first
-    status and its event are written without re-reading anything, the invoice and its first
-    status in a single statement on PostgreSQL."""
+    status, its event and the event's delivery are written without re-reading anything, in a
+    single statement on PostgreSQL (one per row on SQLite)."""
     app: Any = invoicing_client.app
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(" ".join(statement.split()))
+
+    run = Precompiled._run
+
+    def record_precompiled(self: Precompiled, session: Session, params: dict[str, Any]) -> Any:
+        ran = run(self, session, params)
+        record(None, None, self._compiled[session.get_bind().dialect.name].sql)
+        return ran
 
     engine = app.state.database.engine
     with app.state.database.sessionmaker() as session:
@@ -112,6 +127,7 @@ def test_a_submission_reads_once_and_writes_each_row_in_one_statement(invoicing_
         )
         session.commit()
     event.listen(engine, "before_cursor_execute", record)
+    monkeypatch.setattr(Precompiled, "_run", record_precompiled)
     try:
         with app.state.database.sessionmaker() as session:
             submitted = service.submit_invoice(
@@ -124,15 +140,82 @@ def test_a_submission_reads_once_and_writes_each_row_in_one_statement(invoicing_
     written = [re.findall(r"INSERT INTO (\w+)", s) for s in statements if "INSERT INTO" in s]
     writes = [table for tables in written for table in tables]
     assert len(reads) == 1, statements
-    assert writes[:3] == ["invoices", "invoice_status_changes", "outbox_events"], statements
-    assert set(writes[3:]) <= {"outbox_deliveries"} and writes[3:], statements  # one for the webhook
+    assert writes == ["invoices", "invoice_status_changes", "outbox_events", "outbox_deliveries"], statements
     if engine.dialect.name == "postgresql":
-        assert written[0] == ["invoices", "invoice_status_changes"], statements
+        assert len(written) == 1, statements
     with app.state.database.sessionmaker() as session:
         stored = session.get(Invoice, submitted.invoice.id)
         assert stored is not None and stored.sealed == submitted.invoice.sealed
         assert stored.report == submitted.invoice.report
         assert [c.status for c in service.history(session, invoice=stored)] == [InvoiceStatus.RECEIVED]
+
+
+@pytest.mark.parametrize("subscribers", ["", "https://audit.example/in,invoice.*=https://erp.example/h"])
+@pytest.mark.parametrize("webhook", [None, "https://erp.example/h"])
+def test_a_submissions_event_is_the_row_record_event_writes(
+    invoicing_client: TestClient, subscribers: str, webhook: str | None
+) -> None:
+    """Written with the invoice in one statement on PostgreSQL, the acknowledgement's event and
+    its deliveries are what :func:`record_event` writes for the same event: same payload, one
+    delivery per distinct subscriber URL (the supplier's webhook among them), due at once."""
+    app: Any = invoicing_client.app
+    runtime = dataclasses.replace(
+        app.state.runtime, outbox=Outbox(OUTBOX_TABLES, Subscriptions.parse(subscribers))
+    )
+    with app.state.database.sessionmaker() as session:
+        if webhook is not None:
+            service.set_webhook(session, runtime=runtime, principal=SUPPLIER, url=webhook)
+        submitted = service.submit_invoice(
+            session, runtime=runtime, principal=SUPPLIER, body=sample_invoice()
+        )
+        (acknowledgement,) = service.history(session, invoice=submitted.invoice)
+        expected = service._status_event(
+            runtime=runtime,
+            invoice=submitted.invoice,
+            change={
+                "status": InvoiceStatus.RECEIVED,
+                "reasons": [],
+                "actions": [],
+                "note": None,
+                "payment_reference": None,
+                "created_at": acknowledgement.created_at,
+                "number": 1,
+            },
+            previous=None,
+            webhook_url=webhook,
+        )
+        record_event(
+            session,
+            expected.outbox,
+            event_type=expected.event_type,
+            resource_id="reference",
+            payload=expected.payload,
+        )
+        session.commit()
+    events, deliveries = OUTBOX_TABLES.events, OUTBOX_TABLES.deliveries
+    with app.state.database.sessionmaker() as session:
+        written = session.execute(select(events).order_by(events.c.sequence)).all()
+        sent = session.execute(select(deliveries).order_by(deliveries.c.id)).all()
+    ours, reference = written
+    assert ours.type == reference.type == "invoice.status_changed"
+    assert ours.resource_id == str(submitted.invoice.id)
+    assert ours.payload == reference.payload
+    assert ours.payload["invoice_id"] == str(submitted.invoice.id) and ours.payload["status"] == "AB"
+    assert ours.payload["changed_at"] == acknowledgement.created_at.isoformat()
+    assert ours.event_id != reference.event_id
+
+    def shape(delivery: Any, event: Any) -> tuple[Any, ...]:
+        assert delivery.next_attempt_at == delivery.created_at == event.created_at
+        return (delivery.subscriber, delivery.attempts, delivery.delivered_at, delivery.leased_by)
+
+    by_event = {e.sequence: e for e in written}
+    mine = [shape(d, by_event[d.event_sequence]) for d in sent if d.event_sequence == ours.sequence]
+    theirs = [shape(d, by_event[d.event_sequence]) for d in sent if d.event_sequence == reference.sequence]
+    assert mine == theirs
+    assert all(d.resource_id == str(submitted.invoice.id) for d in sent if d.event_sequence == ours.sequence)
+    assert len(mine) == len(
+        {*Subscriptions.parse(subscribers).urls_for("invoice.status_changed"), *[webhook] * bool(webhook)}
+    )
 
 
 def relay_for(app: Any, handler: Any, internal: tuple[str, ...] = ()) -> Relay:
