@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from services.common.db import Precompiled
+from services.common.db import Precompiled, utcnow
 from services.payments.models import (
     UNFINISHED,
     BalanceTransaction,
@@ -31,10 +31,25 @@ def get(session: Session, payment_id: uuid.UUID, *, for_update: bool = False) ->
     return session.get(Payment, payment_id, with_for_update=for_update)
 
 
-def add(session: Session, payment: Payment) -> Payment:
+def add_new(session: Session, payment: Payment) -> None:
+    """Insert a new payment and the first row of its history (its state, at its creation), then
+    hold ``payment`` in the session as if it had been loaded: a later change to it in the same
+    transaction is flushed as an UPDATE, like any other. Every column the caller left unset
+    takes its default first, so that nothing is left to load."""
+    # The columns' defaults, as a flush would give them.
+    payment.id = payment.id or uuid.uuid4()
+    payment.state = payment.state or PaymentState.CREATED
+    payment.created_at = payment.created_at or utcnow()
+    payment.updated_at = payment.updated_at or utcnow()
+    payment.version = payment.version or 1
+    values = {name: getattr(payment, name) for name in _PAYMENT_COLUMNS}
+    for name, value in values.items():
+        setattr(payment, name, value)
+    _NEW_PAYMENT.execute(session, values | {"event_state": payment.state, "event_at": payment.created_at})
+    if session.get_bind().dialect.name != "postgresql":
+        add_event(session, payment.id, payment.state, payment.created_at)
+    make_transient_to_detached(payment)
     session.add(payment)
-    session.flush()
-    return payment
 
 
 def payment_id_by_provider_id(session: Session, provider: str, provider_id: str) -> uuid.UUID | None:
@@ -231,6 +246,28 @@ _ADD_EVENT = Precompiled(
         payment_id=bindparam("payment_id"), state=bindparam("state"), occurred_at=bindparam("occurred_at")
     )
 )
+_PAYMENT_COLUMNS = tuple(column.key for column in _payments.columns)
+
+
+def _new_payment(dialect: str) -> Any:
+    """INSERT of a whole payment row; on PostgreSQL with its first history row in the same
+    statement (one round trip less: the history row's foreign key is checked at the end of the
+    statement, when the payment is there)."""
+    payment = insert(_payments).values(
+        {name: bindparam(name, type_=_payments.c[name].type) for name in _PAYMENT_COLUMNS}
+    )
+    if dialect != "postgresql":
+        return payment
+    written = payment.returning(_payments.c.id).cte("written")
+    first = select(
+        written.c.id,
+        bindparam("event_state", type_=_payment_events.c.state.type),
+        bindparam("event_at", type_=_payment_events.c.occurred_at.type),
+    )
+    return insert(_payment_events).from_select(["payment_id", "state", "occurred_at"], first)
+
+
+_NEW_PAYMENT = Precompiled(_new_payment)
 _PAYMENT_ID_BY_PROVIDER_ID = Precompiled(
     lambda _: select(_payments.c.id).where(
         _payments.c.provider == bindparam("provider"),

@@ -368,8 +368,7 @@ def create_payment(
     )
     payment.provider_transaction_id = checkout.provider_id
     payment.provider_client_secret = checkout.client_secret
-    repository.add(session, payment)
-    repository.add_event(session, payment.id, PaymentState.CREATED, now)
+    repository.add_new(session, payment)
     return payment
 
 
