@@ -49,7 +49,10 @@ class ReceiptsSettings(ServiceSettings):
         description="Comma-separated PEM public key files of keys that signed receipts before the current one "
         "(key rotation): receipts they signed keep verifying",
     )
-    pdf_worker_enabled: bool = Field(True, description="Render receipt PDFs in a background thread")
+    pdf_worker_enabled: bool = Field(
+        True,
+        description="Render receipt PDFs in the background (a thread that hands each to a child process)",
+    )
     pdf_interval_seconds: float = Field(1.0, gt=0, description="How often the PDF worker looks for work")
     pdf_backoff_seconds: float = Field(
         5.0, gt=0, description="Wait after a failed PDF rendering; doubled after each further failure"

@@ -1,9 +1,13 @@
 """The receipts app's start-up: the signing key it loads (a configured one, or the development key,
-refused in production) and its background PDF worker."""
+refused in production) and its background PDF worker, which draws in a child process."""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from services.receipts.app import build_issuing, create_app
+from services.receipts.app import PdfProcess, build_issuing, create_app
 from services.receipts.document import SignatureAlgorithm
 from services.receipts.models import ReceiptPdf
 from services.receipts.settings import ReceiptsSettings
@@ -79,3 +83,51 @@ def test_receipts_signed_with_a_previous_key_keep_verifying(
     missing = receipts_settings.model_copy(update={"previous_public_keys": str(tmp_path / "gone.pem")})
     with pytest.raises(SigningKeyError, match="previous public key"):
         build_issuing(missing)
+
+
+# Module-level, so that the child process can import them.
+def _where(_sealed: object) -> bytes:
+    return json.dumps({"pid": os.getpid(), "nice": os.nice(0)}).encode()
+
+
+def _die_once(marker: str, sealed: object) -> bytes:
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(3)
+    return _where(sealed)
+
+
+def test_pdfs_are_drawn_in_a_child_process_that_yields_the_cpu_to_requests() -> None:
+    renderer = PdfProcess(_where, niceness=5)
+    try:
+        drawn = json.loads(renderer(None))  # type: ignore[arg-type]
+    finally:
+        renderer.close()
+    # Not in this process, so drawing never holds the GIL the web requests need.
+    assert drawn["pid"] != os.getpid()
+    assert drawn["nice"] == min(os.nice(0) + 5, 19)
+
+
+def test_the_drawing_process_is_replaced_after_a_number_of_pdfs() -> None:
+    renderer = PdfProcess(_where, renders_per_process=2)
+    try:
+        pids = [json.loads(renderer(None))["pid"] for _ in range(3)]  # type: ignore[arg-type]
+    finally:
+        renderer.close()
+    assert pids[0] == pids[1] != pids[2]  # whatever a child leaves in memory goes with it
+
+
+def test_a_drawing_process_that_dies_fails_one_pdf_and_is_replaced(tmp_path: Path) -> None:
+    renderer = PdfProcess(functools.partial(_die_once, str(tmp_path / "died")))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            renderer(None)  # type: ignore[arg-type]
+        assert json.loads(renderer(None))["pid"] != os.getpid()  # type: ignore[arg-type]
+    finally:
+        renderer.close()
+
+
+def test_the_app_draws_its_pdfs_in_a_child_process(receipts_settings: ReceiptsSettings) -> None:
+    with TestClient(create_app(receipts_settings)) as client:
+        worker: Any = client.app.state.pdf_worker  # type: ignore[attr-defined]
+        assert isinstance(worker._renderer, PdfProcess)
