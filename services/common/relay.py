@@ -1,21 +1,36 @@
 """The outbox relay: delivers each pending (event, subscriber) as a signed webhook, at least once,
-in order per resource, retrying with capped exponential backoff while a subscriber is down.
+in order per resource, retrying while a subscriber is down.
 
 How a round goes:
 
 1. **Claim** up to ``batch_size`` due deliveries: not delivered, due, not leased by a live relay,
-   and with no earlier undelivered event of the same resource for the same subscriber. On
-   PostgreSQL the candidates are locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent
-   relays pick disjoint rows without waiting on each other; every backend then takes a lease with
-   a conditional ``UPDATE`` (only rows still unleased), so two relays never hold the same delivery.
-   The claim commits at once: no transaction stays open during HTTP calls.
-2. **Deliver** each claimed row over HTTP; a 2xx answer is success, anything else (or no answer)
-   is a failure.
-3. **Record** the outcome, only while still holding the lease: delivered, or one more attempt and
-   the next one due after ``min(base * 2**(attempts - 1), cap)``.
+   to a subscriber this relay does not hold to be down, and with no earlier undelivered event of
+   the same resource for the same subscriber. On PostgreSQL the candidates are locked with
+   ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent relays pick disjoint rows without waiting
+   on each other; every backend then takes a lease with a conditional ``UPDATE`` (only rows still
+   unleased), so two relays never hold the same delivery. The claim commits at once: no
+   transaction stays open during HTTP calls.
+2. **Deliver** the claimed rows over HTTP, up to ``concurrency`` at a time. A claim never holds
+   two events of one resource for one subscriber (the later one waits for the earlier), so
+   delivering side by side keeps the order per resource. A 2xx answer is success, anything else
+   (or no answer) is a failure.
+3. **Record** each outcome as it comes, only while still holding the lease.
+
+Two kinds of failure wait differently:
+
+- **The subscriber is unavailable**: no answer (refused, timed out) or 408, 429, 502, 503, 504.
+  The event is not at fault, so its wait follows the subscriber, not its own count of attempts:
+  the relay holds the subscriber down for ``min(base * 2**(n - 1), cap)`` after its n-th such
+  failure in a row, hands the rest of the round's deliveries to it back untried (no timeout spent
+  on each), and dates those that failed to the end of that pause. At the first success after it,
+  every delivery to that subscriber that was waiting only for it to come back is due at once, so
+  a backlog drains at full speed instead of after each event's own backoff (up to the cap).
+- **The subscriber refused this event** (any other status): that delivery alone waits
+  ``min(base * 2**(attempts - 1), cap)``, so a poison event neither blocks nor floods the rest.
 
 A relay that dies mid-round leaves its leases to expire, after which another relay retries those
-deliveries: a subscriber may then see an event twice, which its inbox absorbs.
+deliveries: a subscriber may then see an event twice, which its inbox absorbs (the event id is the
+``Tessera-Event-Id`` and ``Idempotency-Key`` of every attempt).
 
 The relay runs as a background thread of a service process (:meth:`Relay.start` / :meth:`Relay.stop`
 from the app's lifespan) or alone (``tessera relay SERVICE``); any number may run side by side.
@@ -26,6 +41,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +63,9 @@ DELIVERIES = Counter(
     "tessera_outbox_deliveries_total", "Webhook delivery attempts by the outbox relay", ["service", "outcome"]
 )
 _ERROR_LIMIT = 1000
+# Answers that say the subscriber cannot take anything now, not that it refuses this event
+# (RFC 9110 sections 15.5.9, 15.6.3-15.6.5; RFC 6585 section 4).
+UNAVAILABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 log = structlog.get_logger("tessera.relay")
 
@@ -66,14 +85,28 @@ class Backoff:
         return timedelta(seconds=min(self.base_seconds * 2.0**exponent, self.cap_seconds))
 
 
+def unavailable(status: int | None, error: str | None) -> bool:
+    """Whether a failed attempt says the subscriber is down rather than that it refused the event."""
+    return error is not None and (status is None or status in UNAVAILABLE_STATUSES)
+
+
 @dataclass(frozen=True, slots=True)
 class RoundResult:
     delivered: int = 0
     failed: int = 0
+    deferred: int = 0  # handed back untried: their subscriber went down during the round
 
     @property
     def attempted(self) -> int:
         return self.delivered + self.failed
+
+
+@dataclass(slots=True)
+class _Down:
+    """A subscriber this relay holds to be unavailable: its failures in a row, and until when."""
+
+    failures: int
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +121,8 @@ class Relay:
     """Delivers one service database's outbox; see the module docstring for a round.
 
     ``client`` sends the webhooks (its own timeout bounds each attempt; ``timeout_seconds`` must
-    match it, as it sizes the lease); ``clock`` is injectable so tests can move time.
+    match it, as it sizes the lease; it must be safe to share between threads, as
+    ``httpx.Client`` is); ``clock`` is injectable so tests can move time.
     """
 
     def __init__(
@@ -100,6 +134,7 @@ class Relay:
         secrets: Sequence[str],
         client: httpx.Client,
         batch_size: int = 20,
+        concurrency: int = 4,
         interval_seconds: float = 1.0,
         timeout_seconds: float = 10.0,
         backoff: Backoff | None = None,
@@ -110,12 +145,15 @@ class Relay:
             raise ValueError("the relay needs at least one webhook secret to sign deliveries")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.service = service
         self.sessionmaker = sessionmaker
         self.tables = tables
         self.secrets = list(secrets)
         self.client = client
         self.batch_size = batch_size
+        self.concurrency = concurrency
         self.interval_seconds = interval_seconds
         self.timeout_seconds = timeout_seconds
         self.backoff = backoff or Backoff()
@@ -128,30 +166,93 @@ class Relay:
         # Set when a round fails part-way (the database went away): its leases would otherwise
         # hold the rows it had claimed until they expire, minutes later.
         self._stranded = False
+        self._down: dict[str, _Down] = {}
+        self._down_lock = threading.Lock()
 
     def run_once(self) -> RoundResult:
-        """Claim due deliveries, attempt each once, record the outcomes."""
+        """Claim due deliveries, attempt each at most once, record the outcomes."""
         try:
             if self._stranded:
                 self._release_stranded()
                 self._stranded = False
             token = f"{self.name}:{uuid.uuid4().hex[:12]}"
             claimed = self._claim(token)
-            delivered = failed = 0
-            for index, item in enumerate(claimed):
-                if self._stop.is_set():  # shutting down: hand the rest back instead of holding them
-                    self._release(claimed[index:], token)
-                    break
-                status, error = self._post(item)
-                self._record(item, token, status, error)
-                if error is None:
-                    delivered += 1
-                else:
-                    failed += 1
+            if len(claimed) <= 1 or self.concurrency == 1:
+                outcomes = [self._attempt(item, token) for item in claimed]
+            else:
+                with ThreadPoolExecutor(
+                    max_workers=min(self.concurrency, len(claimed)), thread_name_prefix=self.name
+                ) as pool:
+                    outcomes = list(pool.map(lambda item: self._attempt(item, token), claimed))
+            deferred = [item for item, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
+            if deferred:
+                self._release(deferred, token)
+            for subscriber in {
+                item.subscriber for item, outcome in zip(claimed, outcomes, strict=True) if outcome
+            }:
+                self._answering(subscriber)
         except Exception:
             self._stranded = True
             raise
-        return RoundResult(delivered=delivered, failed=failed)
+        return RoundResult(
+            delivered=outcomes.count(True), failed=outcomes.count(False), deferred=len(deferred)
+        )
+
+    def _attempt(self, item: _Claimed, token: str) -> bool | None:
+        """Deliver one claimed row and record the outcome: True delivered, False failed, None
+        not tried (the relay is stopping, or the subscriber went down meanwhile)."""
+        if self._stop.is_set() or self._is_down(item.subscriber):
+            return None
+        status, error = self._post(item)
+        wait = self._mark_down(item.subscriber) if unavailable(status, error) else None
+        self._record(item, token, status, error, wait)
+        return error is None
+
+    def _is_down(self, subscriber: str) -> bool:
+        with self._down_lock:
+            down = self._down.get(subscriber)
+            return down is not None and self.clock() < down.until
+
+    def _mark_down(self, subscriber: str) -> timedelta:
+        """Hold ``subscriber`` down (longer at each outage in a row); how long from now. Several
+        failures of one round count once: they are one outage."""
+        now = self.clock()
+        with self._down_lock:
+            down = self._down.get(subscriber)
+            if down is not None and now < down.until:
+                return down.until - now
+            failures = down.failures + 1 if down is not None else 1
+            wait = self.backoff.delay(failures)
+            self._down[subscriber] = _Down(failures, now + wait)
+        log.warning(
+            "subscriber unavailable", relay=self.name, subscriber=subscriber, retry_in=wait.total_seconds()
+        )
+        return wait
+
+    def _answering(self, subscriber: str) -> None:
+        """``subscriber`` took a delivery: what waited only for it to come back is due now, not
+        at the end of the pause it was given (by this relay, another one, or one since
+        restarted). One small UPDATE a round, over the pending rows dated in the future."""
+        with self._down_lock:
+            self._down.pop(subscriber, None)
+        d = self.tables.deliveries
+        now = self.clock()
+        waiting = (
+            select(d.c.id)
+            .where(
+                d.c.delivered_at.is_(None),
+                d.c.next_attempt_at > now,
+                d.c.subscriber == subscriber,
+                d.c.attempts > 0,
+                or_(d.c.last_status.is_(None), d.c.last_status.in_(UNAVAILABLE_STATUSES)),
+            )
+            # Rows another relay is writing are left to it; nor can two relays deadlock here.
+            .with_for_update(skip_locked=True)
+        )
+        with self.sessionmaker() as session, session.begin():
+            session.execute(
+                update(d).where(d.c.id.in_(waiting.scalar_subquery())).values(next_attempt_at=now)
+            )
 
     def _release_stranded(self) -> None:
         """Hand back what an earlier, failed round of this relay still holds. Safe because one
@@ -176,11 +277,16 @@ class Relay:
             earlier.c.delivered_at.is_(None),
         )
         unleased = or_(d.c.leased_until.is_(None), d.c.leased_until < now)
+        due = [d.c.delivered_at.is_(None), d.c.next_attempt_at <= now, unleased, ~earlier_pending]
+        with self._down_lock:
+            down = [subscriber for subscriber, state in self._down.items() if now < state.until]
+        if down:
+            due.append(d.c.subscriber.not_in(down))
         with self.sessionmaker() as session, session.begin():
             candidates = list(
                 session.scalars(
                     select(d.c.id)
-                    .where(d.c.delivered_at.is_(None), d.c.next_attempt_at <= now, unleased, ~earlier_pending)
+                    .where(*due)
                     .order_by(d.c.event_sequence, d.c.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True, of=d)
@@ -241,7 +347,11 @@ class Relay:
             return response.status_code, None
         return response.status_code, f"HTTP {response.status_code}: {response.text}"[:_ERROR_LIMIT]
 
-    def _record(self, item: _Claimed, token: str, status: int | None, error: str | None) -> None:
+    def _record(
+        self, item: _Claimed, token: str, status: int | None, error: str | None, wait: timedelta | None = None
+    ) -> None:
+        """Store an attempt's outcome; a failure is due again after ``wait`` (the subscriber's
+        pause) or else after the event's own backoff."""
         d = self.tables.deliveries
         now = self.clock()
         attempts = item.attempts + 1
@@ -255,7 +365,7 @@ class Relay:
         if error is None:
             values["delivered_at"] = now
         else:
-            values["next_attempt_at"] = now + self.backoff.delay(attempts)
+            values["next_attempt_at"] = now + (wait if wait is not None else self.backoff.delay(attempts))
         with self.sessionmaker() as session, session.begin():
             session.execute(update(d).where(d.c.id == item.id, d.c.leased_by == token).values(values))
         outcome = "delivered" if error is None else "failed"
@@ -281,7 +391,7 @@ class Relay:
             )
 
     def run_forever(self) -> None:
-        """Deliver until :meth:`stop`; sleep ``interval_seconds`` whenever a round finds nothing."""
+        """Deliver until :meth:`stop`; sleep ``interval_seconds`` whenever a round tries nothing."""
         while not self._stop.is_set():
             try:
                 result = self.run_once()
@@ -299,7 +409,7 @@ class Relay:
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Ask the loop to end after the delivery in flight, and wait for it."""
+        """Ask the loop to end after the deliveries in flight, and wait for it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.timeout_seconds + 5 if timeout is None else timeout)
@@ -331,6 +441,7 @@ def build_relay(
         secrets=settings.webhook_secret_list,
         client=client,
         batch_size=settings.relay_batch_size,
+        concurrency=settings.relay_concurrency,
         interval_seconds=settings.relay_interval_seconds,
         timeout_seconds=settings.relay_timeout_seconds,
         backoff=Backoff(settings.relay_backoff_seconds, settings.relay_backoff_cap_seconds),

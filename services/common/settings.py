@@ -149,12 +149,20 @@ class ServiceSettings(CommonSettings):
         1.0, gt=0, description="How often the relay looks for due deliveries when it has nothing to do"
     )
     relay_batch_size: int = Field(20, gt=0, le=1000, description="Deliveries one relay claims at a time")
+    relay_concurrency: int = Field(
+        4, gt=0, le=64, description="Deliveries one relay sends at once (never two of one resource)"
+    )
     relay_timeout_seconds: float = Field(10.0, gt=0, description="Seconds a subscriber gets to answer")
     relay_backoff_seconds: float = Field(
-        2.0, gt=0, description="Wait after the first failed delivery; doubled after each further failure"
+        2.0,
+        gt=0,
+        description="Wait after the first failed delivery, or after a subscriber is first found down; "
+        "doubled after each further failure",
     )
     relay_backoff_cap_seconds: float = Field(
-        900.0, gt=0, description="Longest wait between two attempts of one delivery"
+        900.0,
+        gt=0,
+        description="Longest wait between two attempts of one delivery, or to a subscriber found down",
     )
 
     @field_validator("subscribers")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from services.common.db import Database
 from services.common.outbox import Outbox, Subscriptions, record_event
-from services.common.relay import Backoff, Relay, RoundResult
+from services.common.relay import Backoff, Relay, RoundResult, unavailable
 from services.common.webhooks import SIGNATURE_HEADER, WebhookEvent, verify
 from services.payments.models import OUTBOX_TABLES
 
@@ -290,7 +290,7 @@ def test_stopping_hands_back_the_unsent_part_of_a_batch(database: Database) -> N
         relay.stop()  # shutdown requested while the first delivery is in flight
         return httpx.Response(200)
 
-    relay = make_relay(database, receiver)
+    relay = make_relay(database, receiver, concurrency=1)  # one in flight when the stop comes
     assert relay.run_once().delivered == 1
     with database.sessionmaker() as session:
         rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
@@ -302,7 +302,8 @@ def test_a_round_cut_short_by_the_database_hands_back_its_leases_next_round(data
     for n in range(3):
         record(database, f"R{n}")
     receiver = Receiver()
-    relay = make_relay(database, receiver, clock=Clock())  # time stands still: no lease expires
+    # Time stands still (no lease expires); one delivery at a time, so the third is never sent.
+    relay = make_relay(database, receiver, clock=Clock(), concurrency=1)
     real_record = relay._record
     calls = {"n": 0}
 
@@ -322,3 +323,111 @@ def test_a_round_cut_short_by_the_database_hands_back_its_leases_next_round(data
         rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
     assert all(r.delivered_at is not None and r.leased_by is None for r in rows)
     assert len(receiver.events) == 4 and len({e.id for e in receiver.events}) == 3
+
+
+def test_a_round_sends_up_to_concurrency_deliveries_at_once(database: Database) -> None:
+    # Each answer waits until four requests are in flight together: one at a time never gets there.
+    together = threading.Barrier(4, timeout=10)
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        together.wait()
+        return httpx.Response(200)
+
+    for n in range(8):
+        record(database, f"R{n}")
+    relay = make_relay(database, receiver, clock=Clock(), concurrency=4)
+    assert relay.run_once() == RoundResult(delivered=8)
+    assert relay.run_once().attempted == 0
+
+
+def test_side_by_side_delivery_keeps_each_resource_in_order(database: Database) -> None:
+    receiver = Receiver(delay=0.002)
+    for n in range(24):
+        record(database, f"R{n % 3}", n=n)
+    relay = make_relay(database, receiver, clock=Clock(), concurrency=8)
+    while relay.run_once().attempted:
+        pass
+    assert len(receiver.events) == len({e.id for e in receiver.events}) == 24
+    for resource in ("R0", "R1", "R2"):
+        numbers = [e.data["n"] for e in receiver.events if e.resource_id == resource]
+        assert numbers == sorted(numbers)
+
+
+def test_a_subscriber_that_is_down_is_tried_once_per_pause_not_once_per_event(database: Database) -> None:
+    receiver, clock = Receiver(), Clock()
+    receiver.up = False
+    for n in range(10):
+        record(database, f"R{n}")
+    relay = make_relay(database, receiver, clock=clock, concurrency=1)
+
+    assert relay.run_once() == RoundResult(failed=1, deferred=9)
+    assert receiver.calls == 1
+    clock.now += timedelta(seconds=1)
+    assert relay.run_once().attempted == 0 and receiver.calls == 1  # held down for 2 s
+    with database.sessionmaker() as session:
+        rows = session.execute(select(OUTBOX_TABLES.deliveries)).all()
+    assert sorted(r.attempts for r in rows) == [0] * 9 + [1]  # the untried ones were not counted
+    assert all(r.leased_by is None for r in rows)
+
+    clock.now = clock.start + timedelta(seconds=2)
+    assert relay.run_once() == RoundResult(failed=1, deferred=9)  # still down: the pause doubles
+    clock.now += timedelta(seconds=3)
+    assert relay.run_once().attempted == 0 and receiver.calls == 2
+    receiver.up = True
+    clock.now = clock.start + timedelta(seconds=6)
+    assert relay.run_once().delivered == 10
+    assert len(receiver.events) == 10
+
+
+def test_a_subscriber_back_up_gets_what_waited_for_it_at_once(database: Database) -> None:
+    """Deliveries another relay (or one since restarted) dated far ahead because the subscriber
+    was down are due again as soon as any relay gets an answer from it."""
+    receiver, clock = Receiver(), Clock()
+    receiver.up = False
+    early = record(database, "A")
+    first = make_relay(database, receiver, clock=clock, name="first")
+    for _ in range(5):  # a long outage: the pause grows to 16 s, then the 30 s cap
+        first.run_once()
+        clock.now = delivery(database)["next_attempt_at"]  # type: ignore[assignment]
+    first.run_once()
+    waiting_until = delivery(database)["next_attempt_at"]
+    assert waiting_until == clock.now + timedelta(seconds=30)
+
+    receiver.up = True
+    clock.now += timedelta(seconds=1)
+    late = record(database, "B")
+    second = make_relay(database, receiver, clock=clock, name="second")
+    assert second.run_once().delivered == 1  # B; A is not due for another 29 s...
+    assert second.run_once().delivered == 1  # ...but the subscriber answers, so it goes now
+    assert [e.id for e in receiver.events] == [late, early]
+
+
+def test_an_event_the_subscriber_refuses_keeps_its_own_backoff(database: Database) -> None:
+    clock = Clock()
+    refused = record(database, "A")
+    for n in range(3):
+        record(database, f"R{n}")
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        if WebhookEvent.decode(request.read()).id == refused:
+            return httpx.Response(500, text="cannot apply this event")
+        return httpx.Response(200)
+
+    relay = make_relay(database, receiver, clock=clock)
+    assert relay.run_once() == RoundResult(delivered=3, failed=1)
+    # The others' success does not make the refused one due again: it waits its 2 s.
+    assert relay.run_once().attempted == 0
+    clock.now += timedelta(seconds=2)
+    assert relay.run_once() == RoundResult(failed=1)
+    assert relay.run_once().attempted == 0  # next wait 4 s
+
+
+@pytest.mark.parametrize(("status", "error", "down"), [
+    (None, "ConnectError: refused", True), (None, "ReadTimeout: timed out", True), (503, "HTTP 503", True),
+    (429, "HTTP 429", True), (502, "HTTP 502", True), (500, "HTTP 500", False), (400, "HTTP 400", False),
+    (200, None, False),
+])  # fmt: skip
+def test_which_failures_mean_the_subscriber_is_unavailable(
+    status: int | None, error: str | None, down: bool
+) -> None:
+    assert unavailable(status, error) is down
