@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
+from services.invoicing.ubl import response
 from services.invoicing.ubl.facts import read_facts
 from services.invoicing.ubl.lifecycle import InvoiceStatus, StatusAction, StatusReason
 from services.invoicing.ubl.ns import NS
@@ -20,7 +21,7 @@ from services.invoicing.ubl.response import (
 )
 from services.invoicing.validation import xsd
 from services.invoicing.validation.parser import parse
-from tests.invoicing.ubl.support import MUNICIPAL_INVOICE, SERVICES_INVOICE, require_schemas
+from tests.invoicing.ubl.support import FIXTURES, MUNICIPAL_INVOICE, SERVICES_INVOICE, require_schemas
 
 MUNICIPALITY = ResponseParty(
     "00000001001234567000", "0190", "Gemeente Deventer", "00000001001234567000", "0190"
@@ -184,3 +185,42 @@ def test_partially_paid_and_other_codes() -> None:
         "Paid 900.00 of 1161.60; the rest after the repair is checked.",
         "Paid 900.00 of 1161.60; the rest after the repair is checked.",
     ]
+
+
+def test_responses_keep_the_bytes_of_the_golden_files() -> None:
+    """Made before the parties were built once per pair (invoice-response-*.xml), byte for byte."""
+    assert _build(InvoiceStatus.RECEIVED) == (FIXTURES / "invoice-response-acknowledgement.xml").read_bytes()
+    paid = build_invoice_response(
+        response_id="IR-0002",
+        issue_date=dt.date(2026, 4, 9),
+        sender=MUNICIPALITY,
+        receiver=ResponseParty(
+            "30123456", "0106", 'Fontein & Zonen <Oost> "B.V."', "NL-KVK-30123456", "0106"
+        ),
+        invoice=InvoiceReference("CN-7", "381"),
+        status=InvoiceStatus.PAID,
+        reasons=[StatusReason.PARTIALLY_PAID, StatusReason.OTHER],
+        actions=[StatusAction.OTHER],
+        note="Paid 50% & the rest <later>",
+        effective_date=dt.date(2026, 4, 9),
+    )
+    assert paid == (FIXTURES / "invoice-response-partially-paid.xml").read_bytes()
+
+
+def test_the_parties_are_built_once_per_pair_and_each_response_is_its_own() -> None:
+    response._parties.cache_clear()
+    first = _build(InvoiceStatus.RECEIVED, response_id="IR-1")
+    second = _build(InvoiceStatus.ACCEPTED, response_id="IR-2", note="Approved")
+    assert response._parties.cache_info().misses == 1 and response._parties.cache_info().hits == 1
+    assert _build(InvoiceStatus.RECEIVED, response_id="IR-1") == first  # the shared start stayed as built
+    assert b"<cbc:ID>IR-2</cbc:ID>" in second and b"Approved" not in first
+    other = ResponseParty("30123457", "0106", "Another supplier")
+    assert b"Another supplier" in _build(InvoiceStatus.RECEIVED, receiver=other)
+    assert response._parties.cache_info().misses == 2
+
+
+def test_a_bad_response_identifier_is_reported_before_the_parties() -> None:
+    with pytest.raises(ResponseError, match="cbc:ID contains characters"):
+        _build(InvoiceStatus.RECEIVED, response_id="IR\x00", receiver=ResponseParty("x", "XXXX", "n"))
+    with pytest.raises(ResponseError, match="scheme 'XXXX' is not a code of the EAS list"):
+        _build(InvoiceStatus.RECEIVED, receiver=ResponseParty("x", "XXXX", "n"))
