@@ -25,6 +25,7 @@ to that caller only, never be kept and sent on behalf of the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -164,9 +165,13 @@ class NetworkClient:
         # ``encoded=True``: the path goes out exactly as the caller percent-encoded it.
         url = URL(self.base_url + target, encoded=True)
         try:
-            response = await self._session.request(
-                method, url, headers=headers, data=body, allow_redirects=False
-            )
+            # aiohttp times the service's answer only once the whole body is sent: a service
+            # that stops reading a streamed upload is timed here, chunk by chunk.
+            async with asyncio.timeout(None) as sending:
+                data = body if body is None or isinstance(body, bytes) else self._timed(body, sending)
+                response = await self._session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
         except aiohttp.ClientError as error:
             relayed = _relayed(error)
             if relayed is not None:
@@ -185,6 +190,21 @@ class NetworkClient:
             response.close()
             raise self._failure(error, answering=True) from error
         return Answer(response.status, raw, content, None, _nothing, self.origin)
+
+    async def _timed(self, body: AsyncIterator[bytes], sending: asyncio.Timeout) -> AsyncIterator[bytes]:
+        """``body`` as aiohttp takes it, each chunk given ``upstream_timeout`` to be written to
+        the service (aiohttp asks for the next chunk once the last one went out). The wait for
+        the caller's next chunk is not timed here: a slow caller is not the service's failure."""
+        loop = asyncio.get_running_loop()
+        try:
+            async for chunk in body:
+                sending.reschedule(loop.time() + self._failures.timeout)
+                yield chunk
+                sending.reschedule(None)
+        finally:
+            if not sending.expired():
+                with contextlib.suppress(RuntimeError):  # the request already ended
+                    sending.reschedule(None)
 
     async def _stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         try:

@@ -638,3 +638,54 @@ async def test_every_replica_refusing_is_a_502_naming_the_service(database_url: 
             assert answer.status_code == 502
             assert answer.json()["code"] == "upstream_unreachable"
             assert "receipts" in answer.json()["detail"]
+
+
+async def test_a_service_that_stops_reading_a_streamed_upload_is_a_504_after_the_timeout(
+    database_url: str,
+) -> None:
+    # A "service" that accepts connections and never reads from them.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    accepted: list[socket.socket] = []
+
+    async def accept() -> None:
+        while True:
+            connection, _ = await asyncio.get_running_loop().sock_accept(listener)
+            accepted.append(connection)
+
+    acceptor = asyncio.create_task(accept())
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    size = 16 * BUFFERED_BYTES  # far more than the socket buffers take
+    settings = settings_for(database_url, payments_url=url, upstream_timeout=0.5, max_body_bytes=size)
+    try:
+        async with gateway_client(settings) as http:
+            started = time.monotonic()
+            answer = await asyncio.wait_for(http.post("/pay/upload", content=b"x" * size), 20)
+            waited = time.monotonic() - started
+    finally:
+        acceptor.cancel()
+        for connection in (*accepted, listener):
+            connection.close()
+    assert answer.status_code == 504 and answer.json()["code"] == "upstream_timeout"
+    assert waited < 5
+
+
+async def test_a_slow_caller_is_not_the_services_timeout(database_url: str, echo_server: str) -> None:
+    chunk, pause = b"x" * BUFFERED_BYTES, 0.4
+
+    async def slowly() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield chunk
+            await asyncio.sleep(pause)  # longer than the service's timeout, between chunks
+
+    settings = settings_for(
+        database_url, payments_url=echo_server, upstream_timeout=0.3, max_body_bytes=3 * len(chunk)
+    )
+    async with gateway_client(settings) as http:
+        answer = await http.post(
+            "/pay/upload", content=slowly(), headers={"Content-Length": str(3 * len(chunk))}
+        )
+    assert answer.status_code == 200
+    assert answer.json()["body_length"] == 3 * len(chunk)
