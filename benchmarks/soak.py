@@ -17,8 +17,10 @@ PostgreSQL databases; the payments outbox relay runs in the payments process and
 - reconciliation runs, one at a third and one at two thirds of the time.
 
 Afterwards it checks that every completed payment and every delivered event has exactly one
-receipt, that every receipt series verifies (hashes, signatures, chain), and compares each
-process's resident memory after a warm-up with its memory at the end against
+receipt (waiting up to 120 s for the relay to deliver what is left, and saying how long that
+took and how the payments outbox fared), that every receipt series verifies (hashes,
+signatures, chain), and compares each process's resident memory (with its child processes,
+such as receipts' PDF renderer) after a warm-up with its memory at the end against
 ``SOAK_RSS_GROWTH_MIB`` (default 50 MiB) per process. With ``TESSERA_SOAK=1`` (``make soak``)
 the long variants of ``tests/resilience`` run afterwards. It exits 1 when anything failed.
 
@@ -50,6 +52,7 @@ from benchmarks._load import (
     LoadResult,
     Prepared,
     Template,
+    _children,
     free_port,
     load,
     load_average,
@@ -89,11 +92,20 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def rss_mib(self) -> float:
-        """Resident memory of the process, from /proc (Linux)."""
-        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no VmRSS for {self.name}")
+        """Resident memory of the process and of any child it started (a worker process counts
+        as the service's memory), from /proc (Linux)."""
+        return sum(_rss_mib(pid) for pid in (self.popen.pid, *_children(self.popen.pid)))
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:  # a child that has just ended
+        return 0.0
+    for line in lines:
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @dataclass
@@ -259,6 +271,48 @@ def receipt_counts(receipts_db: str, payment_ids: list[str]) -> Counter[str]:
         engine.dispose()
     wanted = set(payment_ids)
     return Counter({str(pid): n for pid, n in rows if str(pid) in wanted})
+
+
+def outbox_report(payments_db: str) -> str:
+    """How the payments relay fared: deliveries by state, retries and their last answers."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(payments_db)
+    try:
+        with engine.connect() as connection:
+            total, delivered, retried, most, waiting = connection.execute(
+                sa.text(
+                    "SELECT count(*), count(delivered_at), count(*) FILTER (WHERE attempts > 1), "
+                    "coalesce(max(attempts), 0), "
+                    "coalesce(max(next_attempt_at - now()) FILTER (WHERE delivered_at IS NULL), interval '0') "
+                    "FROM outbox_deliveries"
+                )
+            ).one()
+            answers = connection.execute(
+                sa.text(
+                    "SELECT coalesce(last_status::text, left(last_error, 40)), count(*) FROM outbox_deliveries "
+                    "WHERE attempts > 1 OR delivered_at IS NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return (
+        f"payments outbox: {total} deliveries, {delivered} delivered, {total - delivered} pending "
+        f"(longest wait {waiting}), {retried} needed more than one attempt (most {most}); "
+        f"last answers of those: {dict(answers) or 'none'}"
+    )
+
+
+def pdf_report(receipts_db: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(receipts_db)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT status, count(*) FROM receipt_pdfs GROUP BY 1")).all()
+    finally:
+        engine.dispose()
+    return f"receipt PDFs by status: {dict(sorted((str(s), n) for s, n in rows))}"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
@@ -469,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
             worker.start()
         for worker in workers:
             worker.join(timeout=SECONDS + 600)
+        load_ended = time.monotonic()
         time.sleep(2)
         rss_end = {p.name: p.rss_mib() for p in procs}
 
@@ -478,7 +533,9 @@ def main(argv: list[str] | None = None) -> int:
         def settled() -> bool:
             return len(receipt_counts(databases["receipts"], everything)) == len(set(everything))
 
-        wait_for(settled, 120)
+        drained = wait_for(settled, 120)
+        drain_seconds = time.monotonic() - load_ended
+        relay_report = outbox_report(databases["payments"]) + "\n" + pdf_report(databases["receipts"])
         counts = receipt_counts(databases["receipts"], everything)
         missing = len(set(everything)) - len(counts)
         missing_by_source = {
@@ -527,6 +584,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{missing} missing, {doubled} with more than one; {issued} receipts in {len(series)} series, "
         f"chains intact: {all(intact) and bool(intact)}"
     )
+    print(
+        f"all receipts issued {drain_seconds:.1f} s after the load ended"
+        if drained
+        else f"receipts still missing {drain_seconds:.0f} s after the load ended"
+    )
+    print(relay_report)
     if missing or doubled:
         failures.append(f"receipts: {missing} missing, {doubled} doubled")
         for source, ids in missing_by_source.items():
