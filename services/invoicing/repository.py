@@ -8,7 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, String, Table, bindparam, exists, func, insert, literal_column, select, true
+from sqlalchemy import (
+    FromClause,
+    Insert,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, undefer
 
@@ -24,6 +38,7 @@ from services.invoicing.models import (
     SupplierWebhook,
 )
 from services.invoicing.ubl.lifecycle import InvoiceStatus
+from services.invoicing.webhooks import supplier_outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,42 +126,58 @@ def _insert_every_column(table: Table, prefix: str = "") -> Insert:
     return insert(table).values({c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.c})
 
 
-def _write_submission(_dialect: str) -> Insert:
-    """The whole of a submission's write on PostgreSQL, in one statement: the invoice, its first
-    status change, the status event and one outbox delivery per subscriber URL (``unnest`` of an
-    array, so none without a subscriber). The rows are those :func:`services.common.outbox.record_event`
-    writes (tests compare them). PostgreSQL runs every INSERT inside WITH once, whether or not the
-    main statement reads it, and checks the foreign keys at the end of the statement, when the rows
-    they name exist. https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
+def _insert_if(table: Table, prefix: str, source: Any, names: tuple[str, ...] | None = None) -> Insert:
+    """INSERT of one row of bound values for the columns ``names`` (default: every column), once
+    per row of ``source`` (a WHERE clause or a table): no row when ``source`` gives none."""
+    columns = [table.c[name] for name in names] if names is not None else list(table.c)
+    row = select(*(bindparam(f"{prefix}{c.name}", type_=c.type) for c in columns))
+    row = row.select_from(source) if isinstance(source, FromClause) else row.where(source)
+    return insert(table).from_select([c.name for c in columns], row)
+
+
+def _write_submission(_dialect: str) -> Select[Any]:
+    """The whole of a submission's write on PostgreSQL, in one statement, when the buyer reference
+    (BT-10) is an active routing code: the invoice, its first status change, the status event and
+    one outbox delivery per subscriber (the service's configured ones for the event, and the
+    supplier's webhook, if it registered one), as :func:`services.common.outbox.record_event`
+    writes them (tests compare the rows). Answers how many invoices it wrote, 1 or 0.
+
+    PostgreSQL runs every INSERT inside WITH once, whether or not the main statement reads it,
+    and checks the foreign keys at the end of the statement, when the rows they name exist.
+    https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
     """
+    routable = exists().where(
+        _ROUTING_CODES.c.code == bindparam("routing_code"), _ROUTING_CODES.c.active.is_(True)
+    )
+    invoice = _insert_if(_INVOICES, "invoice_", routable).returning(_INVOICES.c.id).cte("new_invoice")
     event = (
-        insert(_EVENTS)
-        .values({name: bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS})
+        _insert_if(_EVENTS, "event_", invoice, ("event_id", "type", "resource_id", "payload", "created_at"))
         .returning(_EVENTS.c.sequence, _EVENTS.c.resource_id, _EVENTS.c.created_at)
         .cte("new_event")
     )
-    subscribers = bindparam("event_subscribers", type_=postgresql.ARRAY(String))
-    subscriber = func.unnest(subscribers).table_valued("url").render_derived(name="subscriber")
+    configured = select(func.unnest(bindparam("event_subscribers", type_=postgresql.ARRAY(String))))
+    webhook = select(_SUPPLIER_WEBHOOKS.c.url).where(
+        _SUPPLIER_WEBHOOKS.c.supplier_id == bindparam("invoice_supplier_id")
+    )
+    subscriber = union(configured, webhook).subquery("subscriber")  # UNION: each URL once
     deliveries = select(
         event.c.sequence,
-        subscriber.c.url,
+        subscriber.c[0],
         event.c.resource_id,
         literal_column("0"),
         event.c.created_at,
         event.c.created_at,
     ).select_from(event.join(subscriber, true()))
+    columns = ["event_sequence", "subscriber", "resource_id", "attempts", "next_attempt_at", "created_at"]
     return (
-        insert(_DELIVERIES)
-        .from_select(
-            ["event_sequence", "subscriber", "resource_id", "attempts", "next_attempt_at", "created_at"],
-            deliveries,
-        )
-        .add_cte(_insert_every_column(_INVOICES, "invoice_").cte("new_invoice"))
-        .add_cte(_insert_every_column(_STATUS_CHANGES, "change_").cte("new_change"))
+        select(func.count())
+        .select_from(invoice)
+        .add_cte(_insert_if(_STATUS_CHANGES, "change_", invoice).cte("new_change"))
+        .add_cte(event)
+        .add_cte(insert(_DELIVERIES).from_select(columns, deliveries).cte("new_deliveries"))
     )
 
 
-_EVENT_COLUMNS = ("event_id", "type", "resource_id", "payload", "created_at")
 # Compiled once and run on the driver's cursor (services.common.db.Precompiled): SQLAlchemy's
 # execution path costs more CPU than these statements' round trips.
 _WRITE_SUBMISSION = Precompiled(_write_submission)
@@ -159,7 +190,7 @@ class StatusEvent:
     """The ``invoice.status_changed`` event of a status change, for :func:`insert_invoice`."""
 
     outbox: Outbox
-    """The service's outbox, with the supplier's webhook among its subscribers if it has one."""
+    """The service's outbox, with its configured subscribers (the supplier's webhook not among them)."""
     event_type: str
     resource_id: str
     payload: dict[str, Any]
@@ -167,21 +198,30 @@ class StatusEvent:
 
 
 def insert_invoice(
-    session: Session, values: dict[str, Any], *, first_change: dict[str, Any], event: StatusEvent
-) -> None:
-    """Write a new invoice row, its first status change and their event.
+    session: Session,
+    values: dict[str, Any],
+    *,
+    first_change: dict[str, Any],
+    event: StatusEvent,
+    routing_code: str,
+) -> bool:
+    """Write a new invoice row, its first status change and their event (delivered to the
+    outbox's subscribers and the supplier's webhook), if ``routing_code`` is an active routing
+    code; answer whether it did.
 
     Submission writes each row once and never changes it in that request, so the unit of work's
     bookkeeping (identity map, change tracking, a flush plan per call) is skipped. On PostgreSQL
-    every row goes in one statement (:func:`_write_submission`), one round trip; SQLite has no
-    INSERT inside WITH and takes one statement per row, the event through
-    :func:`~services.common.outbox.record_event`. A duplicate raises ``IntegrityError`` as a flush
-    would, and nothing is written.
+    the check and every row go in one statement (:func:`_write_submission`), one round trip;
+    SQLite has no INSERT inside WITH: it reads first, then takes one statement per row, the event
+    through :func:`~services.common.outbox.record_event`. A duplicate raises ``IntegrityError`` as
+    a flush would, and nothing is written.
     """
+    supplier_id = values["supplier_id"]
     if session.get_bind().dialect.name == "postgresql":
         parameters = {f"invoice_{name}": value for name, value in values.items()}
         parameters.update({f"change_{name}": value for name, value in first_change.items()})
         parameters.update(
+            routing_code=routing_code,
             event_event_id=uuid.uuid4(),
             event_type=event.event_type,
             event_resource_id=event.resource_id,
@@ -189,17 +229,22 @@ def insert_invoice(
             event_created_at=utcnow(),
             event_subscribers=list(event.outbox.subscriptions.urls_for(event.event_type)),
         )
-        _WRITE_SUBMISSION.execute(session, parameters)
-        return
+        row = _WRITE_SUBMISSION.first(session, parameters)
+        assert row is not None  # count(*) answers one row
+        return bool(row[0])
+    lookups = submission_lookups(session, supplier_id=supplier_id, buyer_reference=routing_code)
+    if not lookups.routing_code_active:
+        return False
     _INSERT_INVOICE.execute(session, dict(values))
     _INSERT_STATUS_CHANGE.execute(session, dict(first_change))
     record_event(
         session,
-        event.outbox,
+        supplier_outbox(event.outbox, lookups.webhook_url),
         event_type=event.event_type,
         resource_id=event.resource_id,
         payload=event.payload,
     )
+    return True
 
 
 def insert_status_change(session: Session, values: dict[str, Any]) -> None:
@@ -243,6 +288,11 @@ def submission_lookups(
     row = _SUBMISSION_LOOKUPS.first(session, {"code": buyer_reference, "supplier_id": supplier_id})
     assert row is not None  # a SELECT without FROM answers one row
     return SubmissionLookups(bool(row[0]), row[1])
+
+
+def routing_code_active(session: Session, code: str) -> bool:
+    found = session.get(RoutingCode, code)
+    return found is not None and found.active
 
 
 def idempotency_key(session: Session, *, supplier_id: str, key: str) -> IdempotencyKey | None:

@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
 from services.common.identity import Principal, Role
-from services.common.outbox import Outbox, Subscription, Subscriptions, record_event
+from services.common.outbox import Outbox, Subscriptions, record_event
 from services.common.settings import MunicipalitySettings
 from services.invoicing import repository
 from services.invoicing.checks import BuyerRules, buyer_findings, issue_date, seller_matches, storage_findings
@@ -61,7 +61,7 @@ from services.invoicing.ubl.lifecycle import (
     TransitionNotAllowed,
     check_transition,
 )
-from services.invoicing.ubl.ns import NS
+from services.invoicing.ubl.ns import NS, Element
 from services.invoicing.ubl.response import (
     ResponseError,
     ResponseParty,
@@ -69,12 +69,20 @@ from services.invoicing.ubl.response import (
     invoice_reference,
     supplier_party,
 )
-from services.invoicing.ubl.seal import NotSealable, Sealer, SealStatus, SealVerification, verify_seal
+from services.invoicing.ubl.seal import (
+    NotSealable,
+    SealedDocument,
+    Sealer,
+    SealError,
+    SealStatus,
+    SealVerification,
+    verify_seal,
+)
 from services.invoicing.validation import Finding, Severity, ValidationReport
 from services.invoicing.validation.engine import validate_tree
 from services.invoicing.validation.parser import Limits, WrongDocumentType, XmlRejected, document_type, parse
 from services.invoicing.validation.report import finding_dict
-from services.invoicing.webhooks import STATUS_CHANGED, Registration
+from services.invoicing.webhooks import STATUS_CHANGED, Registration, supplier_outbox
 
 SYSTEM_ACTOR = ("tessera", "Tessera (automatic acknowledgement)", "system")
 
@@ -157,6 +165,67 @@ def _idempotency(session: Session, supplier_id: str, key: str | None, digest: st
     return repository.get_invoice(session, stored.invoice_id)
 
 
+def _report(
+    runtime: Runtime,
+    validated: ValidationReport,
+    facts: InvoiceFacts,
+    written_date: str | None,
+    routing_codes: Collection[str],
+) -> ValidationReport:
+    """The validation report with the buyer's checks added, ``routing_codes`` the active ones."""
+    rules = BuyerRules(runtime.municipality, routing_codes, runtime.max_attachments_bytes)
+    ours = buyer_findings(facts, rules) + storage_findings(facts, written_date)
+    report = ValidationReport(
+        validated.document_type, validated.customization_id, validated.findings + tuple(ours)
+    )
+    if report.valid and (facts.invoice_number is None or issue_date(written_date) is None):
+        # BR-02, BR-03 and the XSD make this fatal already
+        missing = Finding(
+            "TESSERA-B2G-07", Severity.FATAL, "BT-1 or BT-2 cannot be read", f"/{facts.document_type}"
+        )
+        report = ValidationReport(report.document_type, report.customization_id, (*report.findings, missing))
+    return report
+
+
+def _unroutable(
+    session: Session,
+    runtime: Runtime,
+    validated: ValidationReport,
+    facts: InvoiceFacts,
+    written_date: str | None,
+) -> ValidationReport | None:
+    """The report with the routing codes as they are, when the invoice's buyer reference (BT-10)
+    turns out not to be an active routing code; None when it is one (or there is none)."""
+    code = facts.buyer_reference
+    if code is None or repository.routing_code_active(session, code):
+        return None
+    return _report(runtime, validated, facts, written_date, repository.active_routing_codes(session))
+
+
+def _seal(
+    runtime: Runtime, body: bytes, root: Element, facts: InvoiceFacts, report: ValidationReport
+) -> tuple[dict[str, Any] | None, SealedDocument]:
+    """Check the supplier's own signature, if any, and seal the validated tree ``root`` (which
+    becomes the sealed copy); raises the refusal of a signature that shows a change, or of a
+    document that cannot be sealed."""
+    verdict = verify_seal(body) if facts.signed else None
+    if verdict is not None and verdict.status in (SealStatus.ALTERED, SealStatus.INVALID):
+        # A document its own signature shows changed (or a signature placed to mislead, e.g. wrapping)
+        # is not taken: sealing it would vouch for the change.
+        finding = Finding(
+            "TESSERA-SIGNATURE", Severity.FATAL, f"the supplier's signature: {verdict.message}", "/"
+        )
+        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,)))
+    signature = verification_dict(verdict) if verdict is not None else None
+    try:
+        return signature, runtime.sealer.seal(body, parsed=root)
+    except NotSealable as error:
+        finding = Finding(
+            "TESSERA-SEAL", Severity.FATAL, f"{error} (the archive seal cannot be applied)", "/"
+        )
+        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,))) from None
+
+
 def submit_invoice(
     session: Session,
     *,
@@ -185,43 +254,27 @@ def submit_invoice(
             f"The seller on this invoice (BT-31 VAT id {facts.seller_vat_id!r}, BT-29/BT-30 identifiers) is not "
             f"the supplier this API key acts for ({supplier_id}); nothing was stored"
         )
-    report = validate_tree(root, kind)
-    lookups = repository.submission_lookups(
-        session, supplier_id=supplier_id, buyer_reference=facts.buyer_reference
-    )
-    # The whole list of routing codes is only needed to tell a supplier which ones it may use.
-    codes = (
-        {facts.buyer_reference}
-        if lookups.routing_code_active and facts.buyer_reference is not None
-        else repository.active_routing_codes(session)
-    )
-    rules = BuyerRules(runtime.municipality, codes, runtime.max_attachments_bytes)
+    validated = validate_tree(root, kind)
     written_date = root.findtext(f"{{{NS['cbc']}}}IssueDate")
-    ours = buyer_findings(facts, rules) + storage_findings(facts, written_date)
-    report = ValidationReport(report.document_type, report.customization_id, report.findings + tuple(ours))
     number, day = facts.invoice_number, issue_date(written_date)
-    if report.valid and (number is None or day is None):  # BR-02, BR-03 and the XSD make this fatal already
-        missing = Finding("TESSERA-B2G-07", Severity.FATAL, "BT-1 or BT-2 cannot be read", f"/{kind}")
-        report = ValidationReport(report.document_type, report.customization_id, (*report.findings, missing))
+    # A valid invoice names an active routing code (BT-10). Taken as one here, the code is checked
+    # by the statement that writes the invoice (repository.insert_invoice), not by a query of its
+    # own; a refusal raised before that write asks first (_unroutable), so that the supplier hears
+    # about its routing code as it would have without the shortcut.
+    routing_code = facts.buyer_reference
+    codes = {routing_code} if routing_code is not None else repository.active_routing_codes(session)
+    report = _report(runtime, validated, facts, written_date, codes)
     if not report.valid or number is None or day is None:
-        raise _refuse(report)
-    verdict = verify_seal(body) if facts.signed else None
-    if verdict is not None and verdict.status in (SealStatus.ALTERED, SealStatus.INVALID):
-        # A document its own signature shows changed (or a signature placed to mislead, e.g. wrapping)
-        # is not taken: sealing it would vouch for the change.
-        finding = Finding(
-            "TESSERA-SIGNATURE", Severity.FATAL, f"the supplier's signature: {verdict.message}", "/"
-        )
-        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,)))
-    signature = verification_dict(verdict) if verdict is not None else None
+        unroutable = _unroutable(session, runtime, validated, facts, written_date)
+        raise _refuse(unroutable if unroutable is not None else report)
+    assert routing_code is not None  # BT-10 missing is the fatal TESSERA-B2G-02
     try:
-        # The tree validated above becomes the sealed copy: nothing below reads it again.
-        sealed = runtime.sealer.seal(body, parsed=root)
-    except NotSealable as error:
-        finding = Finding(
-            "TESSERA-SEAL", Severity.FATAL, f"{error} (the archive seal cannot be applied)", "/"
-        )
-        raise _refuse(ValidationReport(report.document_type, report.customization_id, (finding,))) from None
+        signature, sealed = _seal(runtime, body, root, facts, report)
+    except (InvoiceInvalid, SealError):
+        unroutable = _unroutable(session, runtime, validated, facts, written_date)
+        if unroutable is not None:
+            raise _refuse(unroutable) from None
+        raise
     now = utcnow()
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -262,15 +315,11 @@ def submit_invoice(
     # Nothing was written before this insert, so a refusal can roll the whole transaction back.
     # A plain statement rather than a savepoint: pysqlite opens no transaction before a SAVEPOINT,
     # whose RELEASE would then commit on its own.
-    event = _status_event(
-        runtime=runtime,
-        invoice=invoice,
-        change=acknowledgement,
-        previous=None,
-        webhook_url=lookups.webhook_url,
-    )
+    event = _status_event(runtime=runtime, invoice=invoice, change=acknowledgement, previous=None)
     try:
-        repository.insert_invoice(session, values, first_change=acknowledgement, event=event)
+        written = repository.insert_invoice(
+            session, values, first_change=acknowledgement, event=event, routing_code=routing_code
+        )
     except IntegrityError:
         session.rollback()
         original = repository.find_duplicate(
@@ -293,6 +342,10 @@ def submit_invoice(
             original_id=str(original.id),
             headers={"Location": f"/v1/invoices/{original.id}"},
         ) from None
+    if not written:  # the routing code is not (or no longer) an active one: nothing was written
+        raise _refuse(
+            _report(runtime, validated, facts, written_date, repository.active_routing_codes(session))
+        )
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(
@@ -367,21 +420,12 @@ def _status_change(
 
 
 def _status_event(
-    *,
-    runtime: Runtime,
-    invoice: Invoice,
-    change: dict[str, Any],
-    previous: InvoiceStatus | None,
-    webhook_url: str | None,
+    *, runtime: Runtime, invoice: Invoice, change: dict[str, Any], previous: InvoiceStatus | None
 ) -> repository.StatusEvent:
     """The supplier's ``invoice.status_changed`` event for status change ``change``, its payload
     already in JSON values (what :func:`~services.common.outbox.record_event` would store)."""
-    outbox = runtime.outbox
-    if webhook_url is not None:
-        entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
-        outbox = Outbox(outbox.tables, Subscriptions(entries))
     return repository.StatusEvent(
-        outbox=outbox,
+        outbox=runtime.outbox,
         event_type=STATUS_CHANGED,
         resource_id=str(invoice.id),
         payload={
@@ -401,11 +445,12 @@ def _status_event(
     )
 
 
-def _announce(session: Session, event: repository.StatusEvent) -> None:
-    """Record ``event`` in the outbox, in the transaction of the change it tells about."""
+def _announce(session: Session, event: repository.StatusEvent, *, webhook_url: str | None) -> None:
+    """Record ``event`` in the outbox, in the transaction of the change it tells about, for the
+    service's subscribers and the supplier's webhook."""
     record_event(
         session,
-        event.outbox,
+        supplier_outbox(event.outbox, webhook_url),
         event_type=event.event_type,
         resource_id=event.resource_id,
         payload=event.payload,
@@ -502,13 +547,8 @@ def change_status(
     repository.insert_status_change(session, change)
     _announce(
         session,
-        _status_event(
-            runtime=runtime,
-            invoice=invoice,
-            change=change,
-            previous=previous,
-            webhook_url=hook.url if hook is not None else None,
-        ),
+        _status_event(runtime=runtime, invoice=invoice, change=change, previous=previous),
+        webhook_url=hook.url if hook is not None else None,
     )
     return StatusChange(**change)
 

@@ -19,9 +19,18 @@ from dataclasses import dataclass
 
 import httpx
 
+from services.common.outbox import Outbox, Subscription, Subscriptions
 from services.common.webhooks import SIGNATURE_HEADER, sign
 
 STATUS_CHANGED = "invoice.status_changed"
+
+
+def supplier_outbox(outbox: Outbox, webhook_url: str | None) -> Outbox:
+    """``outbox`` with the supplier's webhook (if it registered one) subscribed to its status events."""
+    if webhook_url is None:
+        return outbox
+    entries = (*outbox.subscriptions.entries, Subscription(patterns=(STATUS_CHANGED,), url=webhook_url))
+    return Outbox(outbox.tables, Subscriptions(entries))
 
 
 @dataclass(frozen=True, slots=True)
