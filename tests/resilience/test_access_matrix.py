@@ -11,9 +11,11 @@ owner can read.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -194,11 +196,22 @@ async def prepare(world: World) -> None:
     assert receipts.status_code == 200, receipts.text
     receipt = receipts.json()["items"][0]
     world.params["receipt_id"] = str(receipt.get("receipt_id") or receipt["id"])
+    await pdf_drawn(http, world.params["receipt_id"], h["officer"])
     series = await http.get("/v1/receipts/series", headers=h["officer"])
     world.params["series_key"] = series.json()[0]["key"]
     run = await http.post("/v1/reconciliation/runs", headers=h["officer"], json={})
     assert run.status_code == 201, run.text
     world.params["run_id"] = run.json()["id"]
+
+
+async def pdf_drawn(http: httpx.AsyncClient, receipt_id: str, headers: dict[str, str]) -> None:
+    """Wait until the receipt's PDF is drawn (in the background, by a child process that may
+    still be starting), so that the matrix meets it in its steady state, not "not ready yet"."""
+    deadline = time.monotonic() + 60
+    while (answer := await http.get(f"/v1/receipts/{receipt_id}/pdf", headers=headers)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text
+        await asyncio.sleep(0.2)
+    assert answer.status_code == 200, answer.text
 
 
 async def deliver_paid_event(receipts_app: FastAPI) -> None:
