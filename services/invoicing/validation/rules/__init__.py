@@ -19,6 +19,7 @@ from services.invoicing.validation.rules import (  # noqa: F401  (importing regi
     unused,
     vat,
 )
+from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import GROUPS, REGISTRY, Doc, Element, Rule
 
 
@@ -33,7 +34,10 @@ class RuleCrashed(Exception):
 def evaluate(root: Element) -> Iterator[tuple[Rule, Element] | RuleCrashed]:
     """Run every registered rule on ``root``; yield each breach, or a RuleCrashed (fail closed)."""
     doc = Doc(root)
-    for r, check in REGISTRY.checked():
+    present = tree(doc).elements
+    for r, check, needs in REGISTRY.checked():
+        if needs is not None and needs not in present:
+            continue  # the document has no element the rule speaks of
         try:
             hits = list(check(doc))
         except Exception as error:  # noqa: BLE001  (a crashing rule must not pass the document)

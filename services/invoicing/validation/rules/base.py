@@ -118,6 +118,10 @@ class Rule:
     terms: tuple[str, ...]
     message: str
     check: Check | None  # None for rules checked by a group pass (see register_group)
+    # The tag (``{namespace}local``) of an element without which the rule cannot be broken: the
+    # element its contexts are, or the value it tests. The engine skips the check on a document that
+    # holds none.
+    needs: str | None = None
 
 
 class Registry(dict[str, Rule]):
@@ -126,11 +130,12 @@ class Registry(dict[str, Rule]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._checked: list[tuple[Rule, Check]] | None = None
+        self._checked: list[tuple[Rule, Check, str | None]] | None = None
 
-    def checked(self) -> list[tuple[Rule, Check]]:
+    def checked(self) -> list[tuple[Rule, Check, str | None]]:
+        """``(rule, check, needs)`` of every rule with a check of its own, in registration order."""
         if self._checked is None:
-            self._checked = [(r, r.check) for r in self.values() if r.check is not None]
+            self._checked = [(r, r.check, r.needs) for r in self.values() if r.check is not None]
         return self._checked
 
     def __setitem__(self, key: str, value: Rule) -> None:
@@ -173,15 +178,31 @@ GroupCheck = Callable[["Doc"], Iterable[tuple[str, Element]]]
 GROUPS: list[GroupCheck] = []
 
 
+def clark(name: str) -> str:
+    """``cac:TaxTotal`` as ``{urn:...CommonAggregateComponents-2}TaxTotal``."""
+    prefix, _, local = name.partition(":")
+    return "{" + NS[prefix] + "}" + local
+
+
 def rule(
-    rule_id: str, *, flag: str = "fatal", terms: tuple[str, ...] = (), message: str
+    rule_id: str,
+    *,
+    flag: str = "fatal",
+    terms: tuple[str, ...] = (),
+    message: str,
+    needs: str | None = None,
 ) -> Callable[[Check], Check]:
-    """Register the decorated function as the check of ``rule_id``."""
+    """Register the decorated function as the check of ``rule_id``.
+
+    ``needs`` names (``cac:AllowanceCharge``) an element without which the rule cannot be broken: its
+    contexts, or the value it tests. A document that holds none is not checked.
+    """
 
     def register(check: Check) -> Check:
         if rule_id in REGISTRY:
             raise ValueError(f"rule {rule_id} is registered twice")
-        REGISTRY[rule_id] = Rule(rule_id, Severity(flag), terms, message, check)
+        needed = None if needs is None else clark(needs)
+        REGISTRY[rule_id] = Rule(rule_id, Severity(flag), terms, message, check, needed)
         return check
 
     return register

@@ -55,6 +55,7 @@ def _without_any(doc: Doc, elements: Iterable[Element], *paths: str) -> Iterator
 
 @rule(
     "BR-CO-03",
+    needs="cbc:TaxPointDate",
     terms=("BT-7", "BT-8"),
     message="The Value added tax point date (BT-7) and the Value added tax point date code (BT-8) "
     "must not both be given.",
@@ -120,6 +121,7 @@ VAT_PREFIXES = (
 
 @rule(
     "BR-CO-09",
+    needs="cac:PartyTaxScheme",
     terms=("BT-31", "BT-63", "BT-48"),
     message="A VAT identifier (BT-31, BT-63, BT-48) must start with the ISO 3166-1 alpha-2 code of the "
     "issuing country (EL for Greece).",
@@ -174,6 +176,7 @@ def line_vat_category(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-19",
+    needs="cac:InvoicePeriod",
     terms=("BG-14", "BT-73", "BT-74", "BT-8"),
     message="An Invoicing period (BG-14) must give its start date (BT-73), its end date (BT-74), or both; "
     "a Value added tax point date code (BT-8) alone is also accepted.",
@@ -184,6 +187,7 @@ def invoicing_period_filled(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-20",
+    needs="cac:InvoicePeriod",
     terms=("BG-26", "BT-134", "BT-135"),
     message="An Invoice line period (BG-26) must give its start date (BT-134), its end date (BT-135), or both.",
 )
@@ -226,6 +230,7 @@ rule(
 
 @rule(
     "BR-CO-21",
+    needs="cac:AllowanceCharge",
     terms=("BG-20", "BT-97", "BT-98"),
     message="Each Document level allowance (BG-20) must contain a reason (BT-97), a reason code (BT-98), or both.",
 )
@@ -235,6 +240,7 @@ def document_allowance_reason_given(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-22",
+    needs="cac:AllowanceCharge",
     terms=("BG-21", "BT-104", "BT-105"),
     message="Each Document level charge (BG-21) must contain a reason (BT-104), a reason code (BT-105), or both.",
 )
@@ -244,6 +250,7 @@ def document_charge_reason_given(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-23",
+    needs="cac:AllowanceCharge",
     terms=("BG-27", "BT-139", "BT-140"),
     message="Each Invoice line allowance (BG-27) must contain a reason (BT-139), a reason code (BT-140), or both.",
 )
@@ -253,6 +260,7 @@ def line_allowance_reason_given(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-24",
+    needs="cac:AllowanceCharge",
     terms=("BG-28", "BT-144", "BT-145"),
     message="Each Invoice line charge (BG-28) must contain a reason (BT-144), a reason code (BT-145), or both.",
 )
@@ -265,6 +273,7 @@ def line_charge_reason_given(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-10",
+    needs="cac:LegalMonetaryTotal",
     terms=("BT-106", "BT-131"),
     message="The Sum of Invoice line net amount (BT-106) must equal the sum of every Invoice line net amount (BT-131).",
 )
@@ -298,6 +307,7 @@ def _sum_of_beside(doc: Doc, path: str, *, charge: bool) -> Iterator[Element]:
 
 @rule(
     "BR-CO-11",
+    needs="cac:LegalMonetaryTotal",
     terms=("BT-107", "BT-92"),
     message="The Sum of allowances on document level (BT-107) must equal the sum of every Document level "
     "allowance amount (BT-92).",
@@ -308,6 +318,7 @@ def sum_of_allowances(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-12",
+    needs="cac:LegalMonetaryTotal",
     terms=("BT-108", "BT-99"),
     message="The Sum of charges on document level (BT-108) must equal the sum of every Document level charge "
     "amount (BT-99).",
@@ -318,6 +329,7 @@ def sum_of_charges(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-13",
+    needs="cac:LegalMonetaryTotal",
     terms=("BT-109", "BT-106", "BT-107", "BT-108"),
     message="The Invoice total amount without VAT (BT-109) must equal the Sum of Invoice line net amount "
     "(BT-106) minus the Sum of allowances (BT-107) plus the Sum of charges (BT-108) on document level.",
@@ -346,6 +358,7 @@ def total_without_vat(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-16",
+    needs="cac:LegalMonetaryTotal",
     terms=("BT-115", "BT-112", "BT-113", "BT-114"),
     message="The Amount due for payment (BT-115) must equal the Invoice total amount with VAT (BT-112) minus "
     "the Paid amount (BT-113) plus the Rounding amount (BT-114).",
@@ -372,6 +385,7 @@ def amount_due(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-14",
+    needs="cac:TaxTotal",
     terms=("BT-110", "BT-117"),
     message="The Invoice total VAT amount (BT-110) must equal the sum of every VAT category tax amount (BT-117).",
 )
@@ -390,6 +404,7 @@ def total_vat(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-CO-17",
+    needs="cac:TaxSubtotal",
     terms=("BT-117", "BT-116", "BT-119"),
     message="The VAT category tax amount (BT-117) must equal the VAT category taxable amount (BT-116) times "
     "the VAT category rate (BT-119) / 100, rounded to two decimals (a difference under 1 is tolerated).",

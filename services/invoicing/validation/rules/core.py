@@ -120,6 +120,7 @@ def at_least_one_line(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-53",
+    needs="cbc:TaxCurrencyCode",
     terms=("BT-6", "BT-111"),
     message="When a VAT accounting currency code (BT-6) is given, the Invoice total VAT amount in "
     "accounting currency (BT-111) must be given too.",
@@ -147,6 +148,7 @@ def accounting_currency_total(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-09",
+    needs="cac:PostalAddress",
     terms=("BG-5", "BT-40"),
     message="The Seller postal address (BG-5) must contain a Seller country code (BT-40).",
 )
@@ -157,6 +159,7 @@ def seller_country(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-11",
+    needs="cac:PostalAddress",
     terms=("BG-8", "BT-55"),
     message="The Buyer postal address (BG-8) must contain a Buyer country code (BT-55).",
 )
@@ -167,6 +170,7 @@ def buyer_country(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-17",
+    needs="cac:PayeeParty",
     terms=("BG-10", "BT-59", "BG-4"),
     message="A Payee (BG-10) other than the Seller (BG-4) must have a Payee name (BT-59) that differs from "
     "the Seller's, and must not share a Seller identifier.",
@@ -193,6 +197,7 @@ def payee_name(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-18",
+    needs="cac:TaxRepresentativeParty",
     terms=("BG-11", "BT-62"),
     message="A Seller tax representative party (BG-11) must have a Seller tax representative name (BT-62).",
 )
@@ -202,6 +207,7 @@ def tax_representative_name(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-19",
+    needs="cac:TaxRepresentativeParty",
     terms=("BG-11", "BG-12"),
     message="A Seller tax representative party (BG-11) must have a Seller tax representative postal address (BG-12).",
 )
@@ -211,6 +217,7 @@ def tax_representative_address(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-20",
+    needs="cac:TaxRepresentativeParty",
     terms=("BG-12", "BT-69"),
     message="The Seller tax representative postal address (BG-12) must contain a Tax representative "
     "country code (BT-69).",
@@ -222,6 +229,7 @@ def tax_representative_country(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-56",
+    needs="cac:TaxRepresentativeParty",
     terms=("BG-11", "BT-63"),
     message="A Seller tax representative party (BG-11) must have a Seller tax representative VAT identifier (BT-63).",
 )
@@ -235,7 +243,10 @@ def tax_representative_vat_identifier(doc: Doc) -> Iterator[Element]:
 
 
 @rule(
-    "BR-62", terms=("BT-34",), message="The Seller electronic address (BT-34) must have a Scheme identifier."
+    "BR-62",
+    needs="cbc:EndpointID",
+    terms=("BT-34",),
+    message="The Seller electronic address (BT-34) must have a Scheme identifier.",
 )
 def seller_endpoint_scheme(doc: Doc) -> Iterator[Element]:
     endpoints = _under(doc, "AccountingSupplierParty", "cac:Party/cbc:EndpointID")
@@ -243,7 +254,10 @@ def seller_endpoint_scheme(doc: Doc) -> Iterator[Element]:
 
 
 @rule(
-    "BR-63", terms=("BT-49",), message="The Buyer electronic address (BT-49) must have a Scheme identifier."
+    "BR-63",
+    needs="cbc:EndpointID",
+    terms=("BT-49",),
+    message="The Buyer electronic address (BT-49) must have a Scheme identifier.",
 )
 def buyer_endpoint_scheme(doc: Doc) -> Iterator[Element]:
     endpoints = _under(doc, "AccountingCustomerParty", "cac:Party/cbc:EndpointID")
@@ -253,24 +267,42 @@ def buyer_endpoint_scheme(doc: Doc) -> Iterator[Element]:
 # ---- Document totals (BG-22) ----
 
 
-@rule("BR-12", terms=("BT-106",), message="An Invoice must have the Sum of Invoice line net amount (BT-106).")
+@rule(
+    "BR-12",
+    needs="cac:LegalMonetaryTotal",
+    terms=("BT-106",),
+    message="An Invoice must have the Sum of Invoice line net amount (BT-106).",
+)
 def sum_of_line_net_amounts_present(doc: Doc) -> Iterator[Element]:
     return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:LineExtensionAmount")
 
 
 @rule(
-    "BR-13", terms=("BT-109",), message="An Invoice must have the Invoice total amount without VAT (BT-109)."
+    "BR-13",
+    needs="cac:LegalMonetaryTotal",
+    terms=("BT-109",),
+    message="An Invoice must have the Invoice total amount without VAT (BT-109).",
 )
 def total_without_vat_present(doc: Doc) -> Iterator[Element]:
     return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:TaxExclusiveAmount")
 
 
-@rule("BR-14", terms=("BT-112",), message="An Invoice must have the Invoice total amount with VAT (BT-112).")
+@rule(
+    "BR-14",
+    needs="cac:LegalMonetaryTotal",
+    terms=("BT-112",),
+    message="An Invoice must have the Invoice total amount with VAT (BT-112).",
+)
 def total_with_vat_present(doc: Doc) -> Iterator[Element]:
     return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:TaxInclusiveAmount")
 
 
-@rule("BR-15", terms=("BT-115",), message="An Invoice must have the Amount due for payment (BT-115).")
+@rule(
+    "BR-15",
+    needs="cac:LegalMonetaryTotal",
+    terms=("BT-115",),
+    message="An Invoice must have the Amount due for payment (BT-115).",
+)
 def amount_due_present(doc: Doc) -> Iterator[Element]:
     return _missing(doc, contexts(doc, "LegalMonetaryTotal"), "cbc:PayableAmount")
 
@@ -378,7 +410,12 @@ def item_net_price_not_negative(doc: Doc) -> Iterator[Element]:
     return failing(all_lines(doc), lambda line: _some_not_negative(t, line, "cac:Price/cbc:PriceAmount"))
 
 
-@rule("BR-28", terms=("BT-148",), message="The Item gross price (BT-148) must not be negative.")
+@rule(
+    "BR-28",
+    needs="cbc:BaseAmount",
+    terms=("BT-148",),
+    message="The Item gross price (BT-148) must not be negative.",
+)
 def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
     if absent(doc, "cbc:BaseAmount"):  # no gross price anywhere: every line passes
         return iter(())
@@ -388,7 +425,10 @@ def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
 
 
 @rule(
-    "BR-64", terms=("BT-157",), message="The Item standard identifier (BT-157) must have a Scheme identifier."
+    "BR-64",
+    needs="cac:StandardItemIdentification",
+    terms=("BT-157",),
+    message="The Item standard identifier (BT-157) must have a Scheme identifier.",
 )
 def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
     if absent(doc, "cac:StandardItemIdentification"):
@@ -399,6 +439,7 @@ def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-65",
+    needs="cac:CommodityClassification",
     terms=("BT-158",),
     message="The Item classification identifier (BT-158) must have a Scheme identifier.",
 )
@@ -413,6 +454,7 @@ def item_classification_scheme(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-54",
+    needs="cac:AdditionalItemProperty",
     terms=("BG-32", "BT-160", "BT-161"),
     message="Each Item attribute (BG-32) must contain an Item attribute name (BT-160) and value (BT-161).",
 )
@@ -454,6 +496,7 @@ def _period_in_order(t: Tree, period: Element) -> bool:
 
 @rule(
     "BR-29",
+    needs="cac:InvoicePeriod",
     terms=("BT-73", "BT-74"),
     message="The Invoicing period end date (BT-74) must not be earlier than its start date (BT-73).",
 )
@@ -464,6 +507,7 @@ def invoicing_period_order(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-30",
+    needs="cac:InvoicePeriod",
     terms=("BT-134", "BT-135"),
     message="The Invoice line period end date (BT-135) must not be earlier than its start date (BT-134).",
 )
@@ -486,6 +530,7 @@ def _without_vat_category_code(doc: Doc, elements: Iterable[Element]) -> Iterato
 
 @rule(
     "BR-31",
+    needs="cac:AllowanceCharge",
     terms=("BG-20", "BT-92"),
     message="Each Document level allowance (BG-20) must have an amount (BT-92).",
 )
@@ -495,6 +540,7 @@ def document_allowance_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-32",
+    needs="cac:AllowanceCharge",
     terms=("BG-20", "BT-95"),
     message="Each Document level allowance (BG-20) must have a VAT category code (BT-95).",
 )
@@ -504,6 +550,7 @@ def document_allowance_vat_category(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-33",
+    needs="cac:AllowanceCharge",
     terms=("BG-20", "BT-97", "BT-98"),
     message="Each Document level allowance (BG-20) must have a reason (BT-97) or a reason code (BT-98).",
 )
@@ -513,6 +560,7 @@ def document_allowance_reason(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-36",
+    needs="cac:AllowanceCharge",
     terms=("BG-21", "BT-99"),
     message="Each Document level charge (BG-21) must have an amount (BT-99).",
 )
@@ -522,6 +570,7 @@ def document_charge_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-37",
+    needs="cac:AllowanceCharge",
     terms=("BG-21", "BT-102"),
     message="Each Document level charge (BG-21) must have a VAT category code (BT-102).",
 )
@@ -531,6 +580,7 @@ def document_charge_vat_category(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-38",
+    needs="cac:AllowanceCharge",
     terms=("BG-21", "BT-104", "BT-105"),
     message="Each Document level charge (BG-21) must have a reason (BT-104) or a reason code (BT-105).",
 )
@@ -543,6 +593,7 @@ def document_charge_reason(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-41",
+    needs="cac:AllowanceCharge",
     terms=("BG-27", "BT-136"),
     message="Each Invoice line allowance (BG-27) must have an amount (BT-136).",
 )
@@ -552,6 +603,7 @@ def line_allowance_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-42",
+    needs="cac:AllowanceCharge",
     terms=("BG-27", "BT-139", "BT-140"),
     message="Each Invoice line allowance (BG-27) must have a reason (BT-139) or a reason code (BT-140).",
 )
@@ -561,6 +613,7 @@ def line_allowance_reason(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-43",
+    needs="cac:AllowanceCharge",
     terms=("BG-28", "BT-141"),
     message="Each Invoice line charge (BG-28) must have an amount (BT-141).",
 )
@@ -570,6 +623,7 @@ def line_charge_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-44",
+    needs="cac:AllowanceCharge",
     terms=("BG-28", "BT-144", "BT-145"),
     message="Each Invoice line charge (BG-28) must have a reason (BT-144) or a reason code (BT-145).",
 )
@@ -582,6 +636,7 @@ def line_charge_reason(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-45",
+    needs="cac:TaxSubtotal",
     terms=("BG-23", "BT-116"),
     message="Each VAT breakdown (BG-23) must have a VAT category taxable amount (BT-116).",
 )
@@ -591,6 +646,7 @@ def breakdown_taxable_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-46",
+    needs="cac:TaxSubtotal",
     terms=("BG-23", "BT-117"),
     message="Each VAT breakdown (BG-23) must have a VAT category tax amount (BT-117).",
 )
@@ -600,6 +656,7 @@ def breakdown_tax_amount(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-47",
+    needs="cac:TaxSubtotal",
     terms=("BG-23", "BT-118"),
     message="Each VAT breakdown (BG-23) must have a VAT category code (BT-118).",
 )
@@ -609,6 +666,7 @@ def breakdown_category_code(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-48",
+    needs="cac:TaxSubtotal",
     terms=("BG-23", "BT-119"),
     message="Each VAT breakdown (BG-23) must have a VAT category rate (BT-119), unless its category is "
     "'Not subject to VAT' (O).",
@@ -632,6 +690,7 @@ CREDIT_TRANSFER_CODES = ("30", "58")  # UNCL 4461: credit transfer, SEPA credit 
 
 @rule(
     "BR-49",
+    needs="cac:PaymentMeans",
     terms=("BG-16", "BT-81"),
     message="A Payment instruction (BG-16) must give the Payment means type code (BT-81).",
 )
@@ -641,6 +700,7 @@ def payment_means_code(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-50",
+    needs="cac:PayeeFinancialAccount",
     terms=("BG-17", "BT-84"),
     message="Credit transfer information (BG-17) must contain the Payment account identifier (BT-84).",
 )
@@ -658,6 +718,7 @@ def payment_account_identifier(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-51",
+    needs="cbc:PrimaryAccountNumberID",
     flag="warning",
     terms=("BT-87",),
     message="The Payment card primary account number (BT-87) should not be given in full: card security "
@@ -670,6 +731,7 @@ def card_number_masked(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-61",
+    needs="cac:PaymentMeans",
     terms=("BT-81", "BT-84"),
     message="When the Payment means type code (BT-81) is a credit transfer (30 or 58), the Payment account "
     "identifier (BT-84) must be present.",
@@ -689,6 +751,7 @@ def credit_transfer_account(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-52",
+    needs="cac:AdditionalDocumentReference",
     terms=("BG-24", "BT-122"),
     message="Each Additional supporting document (BG-24) must contain a Supporting document reference (BT-122).",
 )
@@ -698,6 +761,7 @@ def supporting_document_reference(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-55",
+    needs="cac:BillingReference",
     terms=("BG-3", "BT-25"),
     message="Each Preceding Invoice reference (BG-3) must contain the Preceding Invoice reference (BT-25).",
 )
@@ -707,6 +771,7 @@ def preceding_invoice_reference(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-57",
+    needs="cac:DeliveryLocation",
     terms=("BG-15", "BT-80"),
     message="Each Deliver to address (BG-15) must contain a Deliver to country code (BT-80).",
 )

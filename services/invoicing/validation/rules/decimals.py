@@ -51,28 +51,29 @@ def _totals(doc: Doc) -> list[Element]:
 
 Contexts = Callable[[Doc], list[Element]]
 
-# (rule, where the amount is checked, the amount, its business term, its name in EN 16931)
-DECIMAL_RULES: tuple[tuple[str, Contexts, str, str, str], ...] = (
-    ("BR-DEC-01", document_allowances, "cbc:Amount", "BT-92", "Document level allowance amount"),
-    ("BR-DEC-02", document_allowances, "cbc:BaseAmount", "BT-93", "Document level allowance base amount"),
-    ("BR-DEC-05", document_charges, "cbc:Amount", "BT-99", "Document level charge amount"),
-    ("BR-DEC-06", document_charges, "cbc:BaseAmount", "BT-100", "Document level charge base amount"),
-    ("BR-DEC-09", _totals, "cbc:LineExtensionAmount", "BT-106", "Sum of Invoice line net amount"),
-    ("BR-DEC-10", _totals, "cbc:AllowanceTotalAmount", "BT-107", "Sum of allowances on document level"),
-    ("BR-DEC-11", _totals, "cbc:ChargeTotalAmount", "BT-108", "Sum of charges on document level"),
-    ("BR-DEC-12", _totals, "cbc:TaxExclusiveAmount", "BT-109", "Invoice total amount without VAT"),
-    ("BR-DEC-14", _totals, "cbc:TaxInclusiveAmount", "BT-112", "Invoice total amount with VAT"),
-    ("BR-DEC-16", _totals, "cbc:PrepaidAmount", "BT-113", "Paid amount"),
-    ("BR-DEC-17", _totals, "cbc:PayableRoundingAmount", "BT-114", "Rounding amount"),
-    ("BR-DEC-18", _totals, "cbc:PayableAmount", "BT-115", "Amount due for payment"),
-    ("BR-DEC-19", vat_breakdowns, "cbc:TaxableAmount", "BT-116", "VAT category taxable amount"),
-    ("BR-DEC-20", vat_breakdowns, "cbc:TaxAmount", "BT-117", "VAT category tax amount"),
-    ("BR-DEC-23", all_lines, "cbc:LineExtensionAmount", "BT-131", "Invoice line net amount"),
-    ("BR-DEC-24", line_allowances, "cbc:Amount", "BT-136", "Invoice line allowance amount"),
-    ("BR-DEC-25", line_allowances, "cbc:BaseAmount", "BT-137", "Invoice line allowance base amount"),
-    ("BR-DEC-27", line_charges, "cbc:Amount", "BT-141", "Invoice line charge amount"),
-    ("BR-DEC-28", line_charges, "cbc:BaseAmount", "BT-142", "Invoice line charge base amount"),
-)
+# (rule, where the amount is checked, the amount, its business term, its name in EN 16931, the element
+# without which the rule cannot be broken: the amount itself, or its context where the amount's name is common)
+DECIMAL_RULES: tuple[tuple[str, Contexts, str, str, str, str], ...] = (
+    ("BR-DEC-01", document_allowances, "cbc:Amount", "BT-92", "Document level allowance amount", "cac:AllowanceCharge"),
+    ("BR-DEC-02", document_allowances, "cbc:BaseAmount", "BT-93", "Document level allowance base amount", "cbc:BaseAmount"),
+    ("BR-DEC-05", document_charges, "cbc:Amount", "BT-99", "Document level charge amount", "cac:AllowanceCharge"),
+    ("BR-DEC-06", document_charges, "cbc:BaseAmount", "BT-100", "Document level charge base amount", "cbc:BaseAmount"),
+    ("BR-DEC-09", _totals, "cbc:LineExtensionAmount", "BT-106", "Sum of Invoice line net amount", "cac:LegalMonetaryTotal"),
+    ("BR-DEC-10", _totals, "cbc:AllowanceTotalAmount", "BT-107", "Sum of allowances on document level", "cbc:AllowanceTotalAmount"),
+    ("BR-DEC-11", _totals, "cbc:ChargeTotalAmount", "BT-108", "Sum of charges on document level", "cbc:ChargeTotalAmount"),
+    ("BR-DEC-12", _totals, "cbc:TaxExclusiveAmount", "BT-109", "Invoice total amount without VAT", "cbc:TaxExclusiveAmount"),
+    ("BR-DEC-14", _totals, "cbc:TaxInclusiveAmount", "BT-112", "Invoice total amount with VAT", "cbc:TaxInclusiveAmount"),
+    ("BR-DEC-16", _totals, "cbc:PrepaidAmount", "BT-113", "Paid amount", "cbc:PrepaidAmount"),
+    ("BR-DEC-17", _totals, "cbc:PayableRoundingAmount", "BT-114", "Rounding amount", "cbc:PayableRoundingAmount"),
+    ("BR-DEC-18", _totals, "cbc:PayableAmount", "BT-115", "Amount due for payment", "cbc:PayableAmount"),
+    ("BR-DEC-19", vat_breakdowns, "cbc:TaxableAmount", "BT-116", "VAT category taxable amount", "cbc:TaxableAmount"),
+    ("BR-DEC-20", vat_breakdowns, "cbc:TaxAmount", "BT-117", "VAT category tax amount", "cac:TaxSubtotal"),
+    ("BR-DEC-23", all_lines, "cbc:LineExtensionAmount", "BT-131", "Invoice line net amount", "cbc:LineExtensionAmount"),
+    ("BR-DEC-24", line_allowances, "cbc:Amount", "BT-136", "Invoice line allowance amount", "cac:AllowanceCharge"),
+    ("BR-DEC-25", line_allowances, "cbc:BaseAmount", "BT-137", "Invoice line allowance base amount", "cbc:BaseAmount"),
+    ("BR-DEC-27", line_charges, "cbc:Amount", "BT-141", "Invoice line charge amount", "cac:AllowanceCharge"),
+    ("BR-DEC-28", line_charges, "cbc:BaseAmount", "BT-142", "Invoice line charge base amount", "cbc:BaseAmount"),
+)  # fmt: skip
 
 
 def _decimal_rule(where: Contexts, path: str) -> Callable[[Doc], Iterator[Element]]:
@@ -83,8 +84,8 @@ def _decimal_rule(where: Contexts, path: str) -> Callable[[Doc], Iterator[Elemen
     return check
 
 
-for _id, _where, _path, _term, _name in DECIMAL_RULES:
-    rule(_id, terms=(_term,), message=f"The {_name} ({_term}) must have at most two decimals.")(
+for _id, _where, _path, _term, _name, _needs in DECIMAL_RULES:
+    rule(_id, terms=(_term,), message=f"The {_name} ({_term}) must have at most two decimals.", needs=_needs)(
         _decimal_rule(_where, _path)
     )
 
@@ -116,6 +117,7 @@ def _tagged_decimals_broken(doc: Doc, currency_element: str) -> bool:
 
 @rule(
     "BR-DEC-13",
+    needs="cac:TaxTotal",
     terms=("BT-110",),
     message="The Invoice total VAT amount (BT-110) must have at most two decimals.",
 )
@@ -125,6 +127,7 @@ def total_vat_decimals(doc: Doc) -> Iterator[Element]:
 
 @rule(
     "BR-DEC-15",
+    needs="cbc:TaxCurrencyCode",
     terms=("BT-111",),
     message="The Invoice total VAT amount in accounting currency (BT-111) must have at most two decimals.",
 )
