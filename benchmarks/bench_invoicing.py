@@ -87,10 +87,11 @@ def stage_times(database_url: str, data_dir: Path, count: int = 200) -> dict[str
     of this thread, and wall time (which includes the database's own work and waits).
 
     Each stage is timed as the service runs it: the buyer's checks read the facts and compare
-    them with routing codes read beforehand (the service reads them in the same query as the
-    supplier's webhook, which counts as storage here), and sealing takes the tree parsed for
-    validation. "Storage and the rest" is the whole submission less the other stages: its
-    queries, inserts and commit, the Invoice Response and outbox event, and the service's own work.
+    them with the routing codes (the service takes the invoice's own as active and has the
+    statement that writes the invoice check it, which counts as storage here), and sealing takes
+    the tree parsed for validation. "Storage and the rest" is the whole submission less the other
+    stages: its one write statement and commit, the Invoice Response and outbox event, and the
+    service's own work.
     """
     from services.common.db import Database
     from services.common.identity import Principal, Role
