@@ -41,6 +41,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     insert,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -85,10 +86,21 @@ class OutboxDeliveryMixin:
     @classmethod
     def __table_args__(cls) -> tuple[Any, ...]:
         # Built per class: constraint objects cannot be shared between the services' tables.
+        pending = text("delivered_at IS NULL")
         return (
             UniqueConstraint("event_sequence", "subscriber"),
             Index("ix_outbox_deliveries_due", "delivered_at", "next_attempt_at"),
             Index("ix_outbox_deliveries_order", "subscriber", "resource_id", "event_sequence"),
+            # The relay's claim walks the pending deliveries in event order. Without this index
+            # PostgreSQL walks every delivery ever made in that order and filters out the
+            # delivered ones (21 ms a claim with 58,000 delivered, growing with the history).
+            Index(
+                "ix_outbox_deliveries_pending",
+                "event_sequence",
+                "id",
+                postgresql_where=pending,
+                sqlite_where=pending,
+            ),
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from services.common.db import Database
@@ -431,3 +431,43 @@ def test_which_failures_mean_the_subscriber_is_unavailable(
     status: int | None, error: str | None, down: bool
 ) -> None:
     assert unavailable(status, error) is down
+
+
+@pytest.mark.parametrize(
+    "db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_the_claim_walks_the_pending_deliveries_not_the_whole_history(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO outbox_events (event_id, type, resource_id, payload, created_at) "
+                "SELECT gen_random_uuid(), 'payment.succeeded', 'R' || g, '{}'::json, now() "
+                "FROM generate_series(1, 5000) g"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO outbox_deliveries (event_sequence, subscriber, resource_id, attempts, "
+                "next_attempt_at, delivered_at, created_at) SELECT sequence, :hook, resource_id, 1, now(), "
+                "CASE WHEN resource_id <> 'R5000' THEN now() END, now() FROM outbox_events"
+            ),
+            {"hook": HOOK},
+        )
+        connection.execute(text("ANALYZE outbox_deliveries"))
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if not statements:
+            statements.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", capture)
+    try:
+        assert len(make_relay(database, Receiver(), clock=Clock())._claim("plan:1")) == 1
+    finally:
+        event.remove(database.engine, "before_cursor_execute", capture)
+    statement, parameters = statements[0]
+    with database.engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ix_outbox_deliveries_pending" in plan, plan
