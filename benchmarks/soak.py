@@ -52,7 +52,6 @@ from benchmarks._load import (
     LoadResult,
     Prepared,
     Template,
-    _children,
     free_port,
     load,
     load_average,
@@ -97,10 +96,25 @@ class Process:
         return sum(_rss_mib(pid) for pid in (self.popen.pid, *_children(self.popen.pid)))
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs. Threads and children come and go while this
+    reads /proc (the relay's delivery threads, a PDF renderer being replaced): what has gone
+    is skipped."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = task.read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for child in children:
+            found += [int(child), *_children(int(child))]
+    return found
+
+
 def _rss_mib(pid: int) -> float:
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except FileNotFoundError:  # a child that has just ended
+    except (FileNotFoundError, ProcessLookupError):  # a child that has just ended
         return 0.0
     for line in lines:
         if line.startswith("VmRSS:"):
