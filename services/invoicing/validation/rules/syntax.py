@@ -51,11 +51,14 @@ class Limit:
     message: str
 
     last: str  # the tag the path ends with
+    parent: str | None  # the tag of the step before, if any: no element of it, nothing to count
 
 
 def _limit(rule_id: str, context: str, path: str, most: int, terms: tuple[str, ...], message: str) -> Limit:
     steps = tuple(_clark(step) for step in path.split("/"))
-    return Limit(rule_id, context, steps, most, terms, message, steps[-1])
+    return Limit(
+        rule_id, context, steps, most, terms, message, steps[-1], steps[-2] if len(steps) > 1 else None
+    )
 
 
 SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
@@ -252,14 +255,19 @@ def _context_of(el: Element, path: tuple[str, ...]) -> Element | None:
     return node
 
 
-# Rules with a condition of their own: each yields the context elements where it is broken.
+# Rules with a condition of their own: each yields the context elements where it is broken. ``needs`` names
+# an element without which the rule cannot be broken (as for the rules with a check, see base.rule): the
+# check is not run on a document that holds none.
 Check = Callable[[Doc, dict[str, list[Element]]], Iterator[Element]]
-SPECIAL: list[tuple[Rule, Check]] = []
+SPECIAL: list[tuple[Rule, Check, str | None]] = []
 
 
-def special(rule_id: str, terms: tuple[str, ...], message: str) -> Callable[[Check], Check]:
+def special(
+    rule_id: str, terms: tuple[str, ...], message: str, *, needs: str | None = None
+) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
-        SPECIAL.append((Rule(rule_id, Severity.FATAL, terms, message, None), check))
+        needed = None if needs is None else _clark(needs)
+        SPECIAL.append((Rule(rule_id, Severity.FATAL, terms, message, None), check, needed))
         return check
 
     return register
@@ -269,7 +277,12 @@ def _root(doc: Doc) -> Element | None:
     return doc.root if doc.root.tag in ROOTS else None
 
 
-@special("UBL-SR-04", ("BT-18",), "Invoiced object identifier (BT-18) may occur at most once.")
+@special(
+    "UBL-SR-04",
+    ("BT-18",),
+    "Invoiced object identifier (BT-18) may occur at most once.",
+    needs="cac:AdditionalDocumentReference",
+)
 def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
     if root is None:
@@ -292,6 +305,7 @@ def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[E
     "UBL-SR-07",
     ("BT-25",),
     "A Preceding invoice reference (BG-3) must give the preceding invoice number (BT-25).",
+    needs="cac:BillingReference",
 )
 def preceding_invoice_number(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     for reference in index.get(_clark("cac:BillingReference"), ()):
@@ -329,17 +343,32 @@ def _too_many_registrations(doc: Doc, role: str, vat: bool) -> Iterator[Element]
         yield root
 
 
-@special("UBL-SR-12", ("BT-31",), "Seller VAT identifier (BT-31) may occur at most once.")
+@special(
+    "UBL-SR-12",
+    ("BT-31",),
+    "Seller VAT identifier (BT-31) may occur at most once.",
+    needs="cac:PartyTaxScheme",
+)
 def one_seller_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _too_many_registrations(doc, "cac:AccountingSupplierParty", vat=True)
 
 
-@special("UBL-SR-13", ("BT-32",), "Seller tax registration identifier (BT-32) may occur at most once.")
+@special(
+    "UBL-SR-13",
+    ("BT-32",),
+    "Seller tax registration identifier (BT-32) may occur at most once.",
+    needs="cac:PartyTaxScheme",
+)
 def one_seller_tax_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _too_many_registrations(doc, "cac:AccountingSupplierParty", vat=False)
 
 
-@special("UBL-SR-18", ("BT-48",), "Buyer VAT identifier (BT-48) may occur at most once.")
+@special(
+    "UBL-SR-18",
+    ("BT-48",),
+    "Buyer VAT identifier (BT-48) may occur at most once.",
+    needs="cac:PartyTaxScheme",
+)
 def one_buyer_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _too_many_registrations(doc, "cac:AccountingCustomerParty", vat=True)
 
@@ -378,6 +407,7 @@ def _payee_breaks(doc: Doc, counted: Callable[[Element], list[Element]]) -> Iter
     "UBL-SR-19",
     ("BT-59",),
     "Payee name (BT-59) must occur once, and differ from the Seller name, when the Payee is not the Seller.",
+    needs="cac:PayeeParty",
 )
 def payee_name(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _payee_breaks(doc, lambda payee: _at(payee, PAYEE_NAME))
@@ -388,6 +418,7 @@ def payee_name(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     ("BT-60",),
     "Payee identifier (BT-60) may occur at most once (besides a SEPA creditor identifier), and the Payee "
     "name must differ from the Seller name.",
+    needs="cac:PayeeParty",
 )
 def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     def identifiers(payee: Element) -> list[Element]:
@@ -402,6 +433,7 @@ def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Elem
     ("BT-61",),
     "Payee legal registration identifier (BT-61) may occur at most once, and the Payee name must differ "
     "from the Seller name.",
+    needs="cac:PayeeParty",
 )
 def payee_legal_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _payee_breaks(
@@ -409,7 +441,12 @@ def payee_legal_registration(doc: Doc, index: dict[str, list[Element]]) -> Itera
     )
 
 
-@special("UBL-SR-29", ("BT-90",), "Bank assigned creditor identifier (BT-90) may occur at most once.")
+@special(
+    "UBL-SR-29",
+    ("BT-90",),
+    "Bank assigned creditor identifier (BT-90) may occur at most once.",
+    needs="cac:PartyIdentification",
+)
 def one_creditor_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
     if root is None:
@@ -445,12 +482,22 @@ def _reasons(doc: Doc, charge: bool) -> Iterator[Element]:
         yield allowance_charge
 
 
-@special("UBL-SR-30", ("BT-97",), "Document level allowance reason (BT-97) may occur at most once.")
+@special(
+    "UBL-SR-30",
+    ("BT-97",),
+    "Document level allowance reason (BT-97) may occur at most once.",
+    needs="cbc:AllowanceChargeReason",
+)
 def one_allowance_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _reasons(doc, charge=False)
 
 
-@special("UBL-SR-31", ("BT-104",), "Document level charge reason (BT-104) may occur at most once.")
+@special(
+    "UBL-SR-31",
+    ("BT-104",),
+    "Document level charge reason (BT-104) may occur at most once.",
+    needs="cbc:AllowanceChargeReason",
+)
 def one_charge_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     return _reasons(doc, charge=True)
 
@@ -461,6 +508,7 @@ def one_charge_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Ele
     "A scheme identifier is allowed only on an invoiced object "
     "identifier (document type code 130, or 50 in a credit note); other supporting documents carry "
     "neither a scheme identifier nor a document type code.",
+    needs="cac:AdditionalDocumentReference",
 )
 def scheme_only_for_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     credit_note = etree.QName(doc.root).localname == "CreditNote"  # by local name, as the artefacts test
@@ -482,6 +530,7 @@ def _distinct_values(index: dict[str, list[Element]], tag: str) -> int:
     "UBL-SR-44",
     ("BT-83",),
     "Remittance information (BT-83) may have one value only, even when repeated in several payment means.",
+    needs="cbc:PaymentID",
 )
 def one_remittance_information(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
@@ -493,6 +542,7 @@ def one_remittance_information(doc: Doc, index: dict[str, list[Element]]) -> Ite
     "UBL-SR-47",
     ("BT-81",),
     "Payment means type code (BT-81) may have one value only, even when repeated in several payment means.",
+    needs="cbc:PaymentMeansCode",
 )
 def one_payment_means_code(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
@@ -522,6 +572,7 @@ def one_line_vat_category(doc: Doc, index: dict[str, list[Element]]) -> Iterator
     ("BT-31", "BT-32", "BT-48", "BT-63"),
     "A party tax scheme must give both the tax "
     "scheme identifier and the tax registration identifier (cbc:CompanyID).",
+    needs="cac:PartyTaxScheme",
 )
 def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     schemes = index.get(_clark("cac:PartyTaxScheme"), [])
@@ -544,18 +595,21 @@ def syntax_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     for limit in LIMITS:
         # Nothing to count when the document holds no more elements of the path's last name than the
         # limit, in all or under a parent of the name the path asks for.
-        if len(index.get(limit.last, ())) <= limit.most:
+        if len(index.get(limit.last, ())) <= limit.most or (
+            limit.parent is not None and limit.parent not in index
+        ):
             continue
         starts = _starts(shared, limit)
         if len(starts) > limit.most:
             for el in _over_limit(doc, limit, starts):
                 yield limit.rule_id, el
-    for rule_, check in SPECIAL:
-        for el in check(doc, index):
-            yield rule_.id, el
+    for rule_, check, needs in SPECIAL:
+        if needs is None or needs in index:
+            for el in check(doc, index):
+                yield rule_.id, el
 
 
 RULES = [Rule(limit.rule_id, Severity.FATAL, limit.terms, limit.message, None) for limit in LIMITS] + [
-    rule_ for rule_, _ in SPECIAL
+    rule_ for rule_, _, _ in SPECIAL
 ]
 register_group(sorted(RULES, key=lambda r: r.id), syntax_breaches)
