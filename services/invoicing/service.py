@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_dict
 
 from services.common.db import utcnow
@@ -171,7 +171,10 @@ def _as_written(values: dict[str, Any]) -> Invoice:
     from (the answer, the status event). Its attributes are filled as a loaded row's are, without
     the change tracking that ``Invoice(**values)`` records for a flush that never comes (2 us
     instead of 44 for the 24 columns); it must not be added to a session."""
-    invoice: Invoice = Invoice.__mapper__.class_manager.new_instance()
+    mapper = Invoice.__mapper__
+    if not mapper.configured:  # Invoice(...) would configure the mappers first, new_instance does not
+        configure_mappers()
+    invoice: Invoice = mapper.class_manager.new_instance()
     instance_dict(invoice).update(values)
     return invoice
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 import threading
+import uuid
 from typing import Any
 
 import httpx
@@ -391,3 +394,17 @@ def test_a_new_submissions_answer_is_the_stored_row_untracked(invoicing_client: 
         assert stored is not None
         for column in Invoice.__table__.columns:
             assert getattr(submitted.invoice, column.key) == getattr(stored, column.key), column.key
+
+
+def test_the_answer_of_a_processs_first_submission_reads_like_any_other() -> None:
+    """A fresh process whose first ORM work is a submission's answer (the bench's stage timings,
+    a replica's first request) configures the mappers before filling the transient invoice."""
+    script = (
+        "import uuid\n"
+        "from services.invoicing import service\n"
+        "invoice = service._as_written({'id': uuid.UUID(int=7), 'supplier_id': 'S'})\n"
+        "print(invoice.id, invoice.supplier_id)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(uuid.UUID(int=7)), "S"]
