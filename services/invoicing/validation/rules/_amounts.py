@@ -56,6 +56,9 @@ class Unreadable(Exception):
 
 
 _STEPS: dict[str, tuple[str, ...]] = {}
+# Each path as its first step and the steps after it, so that the usual one-step path is followed without
+# a loop (paths are the rules' own constants: a few hundred at most).
+_PLANS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def steps(path: str) -> tuple[str, ...]:
@@ -68,6 +71,12 @@ def steps(path: str) -> tuple[str, ...]:
             tags.append("{" + NS[prefix] + "}" + local)
         found = _STEPS[path] = tuple(tags)
     return found
+
+
+def _plan(path: str) -> tuple[str, tuple[str, ...]]:
+    tags = steps(path)
+    plan = _PLANS[path] = (tags[0], tags[1:])
+    return plan
 
 
 # ---- strings, as XPath reads them ----
@@ -135,17 +144,16 @@ class Tree:
 
     def all(self, el: Element, path: str) -> Sequence[Element]:
         """Every ``path`` element under ``el``, in document order (do not modify the result)."""
-        tags = _STEPS.get(path) or steps(path)
+        first, rest = _PLANS.get(path) or _plan(path)
         kids = self._kids
-        nodes: Sequence[Element] = kids[el].get(tags[0], _NOTHING)
-        if len(tags) > 1:
-            for tag in tags[1:]:
-                if len(nodes) == 1:
-                    nodes = kids[nodes[0]].get(tag, _NOTHING)
-                elif not nodes:
-                    return _NOTHING
-                else:
-                    nodes = [child for node in nodes for child in kids[node].get(tag, _NOTHING)]
+        nodes: Sequence[Element] = kids[el].get(first, _NOTHING)
+        for tag in rest:
+            if len(nodes) == 1:
+                nodes = kids[nodes[0]].get(tag, _NOTHING)
+            elif not nodes:
+                return _NOTHING
+            else:
+                nodes = [child for node in nodes for child in kids[node].get(tag, _NOTHING)]
         return nodes
 
     # Bulk reads: one call per rule rather than one per context element, for the rules that look at
@@ -263,7 +271,13 @@ def contexts(doc: Doc, name: str) -> list[Element]:
 
     Read from the validation's one shared walk of the tree (:mod:`._tree`), which the table-driven
     families need anyway, so that finding a context never walks the document again."""
-    return shared_walk(doc).elements.get(CAC + name, _NO_ELEMENTS)
+    tag = _CONTEXTS.get(name)
+    if tag is None:
+        tag = _CONTEXTS[name] = CAC + name
+    return shared_walk(doc).elements.get(tag, _NO_ELEMENTS)
+
+
+_CONTEXTS: dict[str, str] = {}  # context name -> tag, built once (the names are the rules' own constants)
 
 
 def absent(doc: Doc, *tags: str) -> bool:

@@ -96,16 +96,40 @@ def _too_precise(el: Element) -> bool:
     return point >= 0 and len(text) - point > 3
 
 
+AMOUNT, BINARY_OBJECT, OTHER = 1, 2, 0
+_KINDS: dict[str, int] = {}  # tag -> what UBL-DT checks of it, as tags recur from one document to the next
+_MOST_KINDS = 10_000  # kept bounded: a document may bring any names
+
+
+def _kind(tag: str) -> int:
+    # A qualified tag ends with the local name, so its ending can be tested on the tag as it is.
+    if tag.endswith("Amount") and not tag.endswith("PriceAmount"):
+        kind = AMOUNT
+    elif tag.endswith("BinaryObject"):
+        kind = BINARY_OBJECT
+    else:
+        kind = OTHER
+    if len(_KINDS) >= _MOST_KINDS:
+        _KINDS.clear()
+    _KINDS[tag] = kind
+    return kind
+
+
 def data_type_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     """UBL-DT breaches from the shared walk: amounts and binary objects by tag, attributes by name."""
     shared = tree(doc)
-    # A qualified tag ends with the local name, so its ending can be tested on the tag as it is.
+    kinds = _KINDS
     for tag, elements in shared.elements.items():
-        if tag.endswith("Amount") and not tag.endswith("PriceAmount"):
+        kind = kinds.get(tag)
+        if kind is None:
+            kind = _kind(tag)
+        if kind == OTHER:
+            continue
+        if kind == AMOUNT:
             for el in elements:
                 if _too_precise(el) and not _in_price_discount(el):
                     yield "UBL-DT-01", el
-        elif tag.endswith("BinaryObject"):
+        else:
             for el in elements:
                 if el.get("mimeCode") is None:
                     yield "UBL-DT-06", el
