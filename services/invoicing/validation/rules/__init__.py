@@ -22,6 +22,10 @@ from services.invoicing.validation.rules import (  # noqa: F401  (importing regi
 from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import GROUPS, REGISTRY, Doc, Element, Rule
 
+# Most rules answer with an iterator over a list they have already collected (see base.each): nothing
+# is left that could raise, so the engine reads it as it is instead of copying it first.
+_COLLECTED = type(iter([]))
+
 
 class RuleCrashed(Exception):
     """A rule raised instead of answering: reported as a fatal finding, never as a pass."""
@@ -39,7 +43,9 @@ def evaluate(root: Element) -> Iterator[tuple[Rule, Element] | RuleCrashed]:
         if needs is not None and needs not in present:
             continue  # the document has no element the rule speaks of
         try:
-            hits = list(check(doc))
+            hits = check(doc)
+            if hits.__class__ is not _COLLECTED:  # a generator may still raise: read it all first
+                hits = list(hits)
         except Exception as error:  # noqa: BLE001  (a crashing rule must not pass the document)
             yield RuleCrashed(r.id, error)
             continue

@@ -80,9 +80,10 @@ class Tree:
             for el in self.elements.get(tag, ()):
                 parent = el.getparent()
                 if parent is not None:
-                    group = grouped.get(parent.tag)
+                    parent_tag = parent.tag
+                    group = grouped.get(parent_tag)
                     if group is None:
-                        grouped[parent.tag] = [el]
+                        grouped[parent_tag] = [el]
                     else:
                         group.append(el)
         return grouped
