@@ -24,7 +24,7 @@ from services.invoicing.validation.rules.base import GROUPS, REGISTRY, Doc, Elem
 
 # Most rules answer with an iterator over a list they have already collected (see base.each): nothing
 # is left that could raise, so the engine reads it as it is instead of copying it first.
-_COLLECTED = type(iter([]))
+_COLLECTED: type = type(iter([]))
 
 
 class RuleCrashed(Exception):
