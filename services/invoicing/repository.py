@@ -122,8 +122,8 @@ _EVENTS = OUTBOX_TABLES.events
 _DELIVERIES = OUTBOX_TABLES.deliveries
 
 
-def _insert_every_column(table: Table, prefix: str = "") -> Insert:
-    return insert(table).values({c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.c})
+def _insert_every_column(table: Table) -> Insert:
+    return insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.c})
 
 
 def _insert_if(table: Table, prefix: str, source: Any, names: tuple[str, ...] | None = None) -> Insert:
