@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import ROUND_FLOOR, Context, Decimal, localcontext
-from functools import lru_cache
+from decimal import ROUND_FLOOR, Context, Decimal
+from functools import lru_cache, reduce
 
 from lxml import etree
 
@@ -42,6 +42,7 @@ ALLOWANCE_CHARGE = CAC + "AllowanceCharge"
 # xs:decimal arithmetic is exact; a wide context keeps Python's from rounding sums and products.
 EXACT = Context(prec=400, rounding=ROUND_FLOOR)
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
 HALF = Decimal("0.5")
 _XS_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
@@ -188,12 +189,14 @@ class Tree:
         return broken
 
     def first(self, el: Element, path: str) -> Element | None:
-        found = self.all(el, path)
+        first, rest = _PLANS.get(path) or _plan(path)
+        found = self.all(el, path) if rest else self._kids[el].get(first, _NOTHING)
         return found[0] if found else None
 
     def has(self, el: Element, path: str) -> bool:
         """``exists(path)``."""
-        return bool(self.all(el, path))
+        first, rest = _PLANS.get(path) or _plan(path)
+        return bool(self.all(el, path)) if rest else first in self._kids[el]
 
     def text(self, el: Element, path: str) -> str:
         """The string value of the first ``path`` element, empty when there is none."""
@@ -202,7 +205,8 @@ class Tree:
     def single(self, el: Element, path: str) -> Element | None:
         """The one ``path`` element where the assertion takes a single value (None when absent);
         Unreadable when there are several, as a function of one string errors on a sequence."""
-        found = self.all(el, path)
+        first, rest = _PLANS.get(path) or _plan(path)
+        found = self.all(el, path) if rest else self._kids[el].get(first, _NOTHING)
         if len(found) > 1:
             raise Unreadable(path)
         return found[0] if found else None
@@ -388,8 +392,7 @@ def vat_breakdowns(doc: Doc) -> list[Element]:
 
 def total(values: Iterable[Decimal]) -> Decimal:
     """``sum(...)``, exactly (0 for no values)."""
-    with localcontext(EXACT):
-        return sum(values, Decimal(0))
+    return reduce(EXACT.add, values, ZERO)  # as sum() under EXACT, without switching contexts
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:

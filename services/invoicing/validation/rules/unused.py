@@ -910,13 +910,14 @@ def unused_elements(doc: Doc) -> Iterator[tuple[str, Element]]:
     shared = tree(doc)
     index = shared.elements
     for tag in index.keys() & BY_TAG.keys():
+        grouped: dict[str, list[Element]] | None = None  # the elements of the tag by their parent's tag
         for parent_key, entries in BY_TAG[tag].items():
             if parent_key == ANY_PARENT:
                 elements = index[tag]
-            elif parent_key == AT_ROOT:
-                elements = shared.under(tag).get(root.tag, [])
-            elif parent_key in index:  # no element can be under a parent the document does not have
-                elements = shared.under(tag).get(parent_key, [])
+            elif parent_key == AT_ROOT or parent_key in index:  # none under a parent the document lacks
+                if grouped is None:
+                    grouped = shared.under(tag)
+                elements = grouped.get(root.tag if parent_key == AT_ROOT else parent_key, [])
             else:
                 continue
             if not elements:
