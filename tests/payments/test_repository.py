@@ -4,26 +4,15 @@ statement (with its first history row, on PostgreSQL) and then held by the sessi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from services.common.db import Database
 from services.payments import repository
 from services.payments.models import Currency, Payment, PaymentEvent, PaymentState
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def session(payments_db_url: str) -> Iterator[Session]:
-    database = Database(payments_db_url)
-    with database.sessionmaker() as session:
-        yield session
-    database.dispose()
 
 
 def new_payment() -> Payment:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -66,14 +65,6 @@ def test_only_listed_transitions_are_allowed(source: PaymentState, target: Payme
 def test_finished_states_are_final_and_only_unfinished_ones_move() -> None:
     for state in PaymentState:
         assert bool(TRANSITIONS[state]) == (state in UNFINISHED)
-
-
-@pytest.fixture
-def session(payments_db_url: str) -> Iterator[Session]:
-    database = Database(payments_db_url)
-    with database.sessionmaker() as session:
-        yield session
-    database.dispose()
 
 
 def owed(session: Session, **overrides: object) -> PaymentRequest:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.db import Database
 from services.common.outbox import Outbox, Subscriptions
 from services.payments import service, stripe_provider
 from services.payments.models import OUTBOX_TABLES, Currency, RefundState
@@ -19,14 +17,6 @@ from tests.payments.test_service import SlowProvider
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 OUTBOX = Outbox(OUTBOX_TABLES, Subscriptions())
-
-
-@pytest.fixture
-def session(payments_db_url: str) -> Iterator[Session]:
-    database = Database(payments_db_url)
-    with database.sessionmaker() as session:
-        yield session
-    database.dispose()
 
 
 def test_a_pending_refund_is_settled_by_stripes_refund_event(session: Session) -> None:
