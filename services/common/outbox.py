@@ -29,20 +29,29 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import (
+    CTE,
     JSON,
     BigInteger,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
     UniqueConstraint,
     bindparam,
+    func,
     insert,
+    literal_column,
+    select,
     text,
+    true,
+    union,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common.db import UtcDateTime, utcnow
@@ -197,6 +206,59 @@ def _statements(events: Table, deliveries: Table) -> tuple[Any, Any]:
         .returning(events.c.sequence)
     )
     return add_event, insert(deliveries)
+
+
+def event_within(
+    tables: OutboxTables, *, once_per: FromClause, more_subscribers: Select[Any] | None = None
+) -> CTE:
+    """What :func:`record_event` writes, as part of one larger PostgreSQL statement that writes
+    other rows too: the event, once per row of ``once_per`` (none when it has none), and one
+    pending delivery per subscriber URL. Add the returned CTE to the statement (``add_cte``).
+
+    The bind parameters are those :func:`event_parameters` gives; the subscribers are the array
+    ``event_subscribers`` and the URLs ``more_subscribers`` selects, each once. PostgreSQL runs
+    every INSERT inside WITH whether or not the main statement reads it, and checks foreign keys
+    at the end of the statement, when the rows they name exist.
+    https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
+    """
+    events, deliveries = tables.events, tables.deliveries
+    columns = ("event_id", "type", "resource_id", "payload", "created_at")
+    row = select(*(bindparam(f"event_{name}", type_=events.c[name].type) for name in columns))
+    event = (
+        insert(events)
+        .from_select(list(columns), row.select_from(once_per))
+        .returning(events.c.sequence, events.c.resource_id, events.c.created_at)
+        .cte("outbox_event")
+    )
+    configured: Select[Any] = select(func.unnest(bindparam("event_subscribers", type_=ARRAY(String))))
+    urls = union(configured, more_subscribers) if more_subscribers is not None else configured
+    subscriber = urls.subquery("subscriber")  # a UNION: each URL once
+    pending = select(
+        event.c.sequence,
+        subscriber.c[0],
+        event.c.resource_id,
+        literal_column("0"),
+        event.c.created_at,
+        event.c.created_at,
+    ).select_from(event.join(subscriber, true()))
+    names = ["event_sequence", "subscriber", "resource_id", "attempts", "next_attempt_at", "created_at"]
+    # The event CTE is named by the deliveries' SELECT, so it is written at the top of the WITH.
+    return insert(deliveries).from_select(names, pending).cte("outbox_deliveries")
+
+
+def event_parameters(
+    outbox: Outbox, *, event_type: str, resource_id: str | uuid.UUID, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The bind parameters of :func:`event_within` for one event, as :func:`record_event` would
+    write it (the subscribers of its type; more may come from the statement itself)."""
+    return {
+        "event_event_id": uuid.uuid4(),
+        "event_type": event_type,
+        "event_resource_id": str(resource_id),
+        "event_payload": json.loads(json.dumps(dict(payload), default=_jsonable)),
+        "event_created_at": utcnow(),
+        "event_subscribers": list(outbox.subscriptions.urls_for(event_type)),
+    }
 
 
 def record_event(

@@ -12,22 +12,17 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Select,
-    String,
     Table,
     bindparam,
     exists,
     func,
     insert,
-    literal_column,
     select,
-    true,
-    union,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, undefer
 
-from services.common.db import Precompiled, utcnow
-from services.common.outbox import Outbox, record_event
+from services.common.db import Precompiled
+from services.common.outbox import Outbox, event_parameters, event_within, record_event
 from services.invoicing.models import (
     OUTBOX_TABLES,
     DocumentKind,
@@ -118,8 +113,6 @@ def last_change_number(session: Session, invoice_id: uuid.UUID) -> int:
 
 _INVOICES = Invoice.metadata.tables[Invoice.__tablename__]
 _STATUS_CHANGES = StatusChange.metadata.tables[StatusChange.__tablename__]
-_EVENTS = OUTBOX_TABLES.events
-_DELIVERIES = OUTBOX_TABLES.deliveries
 
 
 def _insert_every_column(table: Table) -> Insert:
@@ -137,44 +130,24 @@ def _insert_if(table: Table, prefix: str, source: Any, names: tuple[str, ...] | 
 
 def _write_submission(_dialect: str) -> Select[Any]:
     """The whole of a submission's write on PostgreSQL, in one statement, when the buyer reference
-    (BT-10) is an active routing code: the invoice, its first status change, the status event and
-    one outbox delivery per subscriber (the service's configured ones for the event, and the
-    supplier's webhook, if it registered one), as :func:`services.common.outbox.record_event`
-    writes them (tests compare the rows). Answers how many invoices it wrote, 1 or 0.
-
-    PostgreSQL runs every INSERT inside WITH once, whether or not the main statement reads it,
-    and checks the foreign keys at the end of the statement, when the rows they name exist.
-    https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
+    (BT-10) is an active routing code: the invoice, its first status change, and the status event
+    with one outbox delivery per subscriber (the service's configured ones for the event, and the
+    supplier's webhook, if it registered one; :func:`services.common.outbox.event_within`).
+    Answers how many invoices it wrote, 1 or 0. Foreign keys are checked at the end of the
+    statement, when the rows they name exist.
     """
     routable = exists().where(
         _ROUTING_CODES.c.code == bindparam("routing_code"), _ROUTING_CODES.c.active.is_(True)
     )
     invoice = _insert_if(_INVOICES, "invoice_", routable).returning(_INVOICES.c.id).cte("new_invoice")
-    event = (
-        _insert_if(_EVENTS, "event_", invoice, ("event_id", "type", "resource_id", "payload", "created_at"))
-        .returning(_EVENTS.c.sequence, _EVENTS.c.resource_id, _EVENTS.c.created_at)
-        .cte("new_event")
-    )
-    configured = select(func.unnest(bindparam("event_subscribers", type_=postgresql.ARRAY(String))))
     webhook = select(_SUPPLIER_WEBHOOKS.c.url).where(
         _SUPPLIER_WEBHOOKS.c.supplier_id == bindparam("invoice_supplier_id")
     )
-    subscriber = union(configured, webhook).subquery("subscriber")  # UNION: each URL once
-    deliveries = select(
-        event.c.sequence,
-        subscriber.c[0],
-        event.c.resource_id,
-        literal_column("0"),
-        event.c.created_at,
-        event.c.created_at,
-    ).select_from(event.join(subscriber, true()))
-    columns = ["event_sequence", "subscriber", "resource_id", "attempts", "next_attempt_at", "created_at"]
     return (
         select(func.count())
         .select_from(invoice)
         .add_cte(_insert_if(_STATUS_CHANGES, "change_", invoice).cte("new_change"))
-        .add_cte(event)
-        .add_cte(insert(_DELIVERIES).from_select(columns, deliveries).cte("new_deliveries"))
+        .add_cte(event_within(OUTBOX_TABLES, once_per=invoice, more_subscribers=webhook))
     )
 
 
@@ -220,14 +193,14 @@ def insert_invoice(
     if session.get_bind().dialect.name == "postgresql":
         parameters = {f"invoice_{name}": value for name, value in values.items()}
         parameters.update({f"change_{name}": value for name, value in first_change.items()})
+        parameters["routing_code"] = routing_code
         parameters.update(
-            routing_code=routing_code,
-            event_event_id=uuid.uuid4(),
-            event_type=event.event_type,
-            event_resource_id=event.resource_id,
-            event_payload=event.payload,
-            event_created_at=utcnow(),
-            event_subscribers=list(event.outbox.subscriptions.urls_for(event.event_type)),
+            event_parameters(
+                event.outbox,
+                event_type=event.event_type,
+                resource_id=event.resource_id,
+                payload=event.payload,
+            )
         )
         row = _WRITE_SUBMISSION.first(session, parameters)
         assert row is not None  # count(*) answers one row

@@ -6,10 +6,17 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from services.common.db import Database
-from services.common.outbox import InvalidSubscriptions, Outbox, Subscriptions, record_event
+from services.common.outbox import (
+    InvalidSubscriptions,
+    Outbox,
+    Subscriptions,
+    event_parameters,
+    event_within,
+    record_event,
+)
 from services.payments.models import OUTBOX_TABLES
 
 A = "http://a.test/hook"
@@ -107,3 +114,52 @@ def test_unserialisable_payload_is_a_clear_error(payments_db_url: str) -> None:
             )
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("gate_rows", [0, 1])
+def test_an_event_written_within_another_statement_is_what_record_event_writes(
+    payments_db_url: str, gate_rows: int
+) -> None:
+    if not payments_db_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL runs an INSERT inside WITH")
+    database = Database(payments_db_url)
+    outbox = Outbox(OUTBOX_TABLES, Subscriptions.parse(f"{A}, payment.*={B}"))
+    payload = {"payment_id": uuid.uuid4(), "amount": 4500, "at": datetime(2026, 11, 22, tzinfo=UTC)}
+    gate = select(literal_column("1").label("one")).where(literal_column(str(gate_rows)) == 1).cte("gate")
+    more = select(literal_column("'http://c.test/extra'"))
+    statement = (
+        select(func.count())
+        .select_from(gate)
+        .add_cte(event_within(OUTBOX_TABLES, once_per=gate, more_subscribers=more))
+    )
+    with database.sessionmaker() as session:
+        session.execute(
+            statement,
+            event_parameters(outbox, event_type="payment.succeeded", resource_id="r-1", payload=payload),
+        )
+        record_event(session, outbox, event_type="payment.succeeded", resource_id="r-2", payload=payload)
+        session.commit()
+        events = session.execute(
+            select(
+                OUTBOX_TABLES.events.c.resource_id,
+                OUTBOX_TABLES.events.c.type,
+                OUTBOX_TABLES.events.c.payload,
+            )
+        ).all()
+        deliveries = session.execute(
+            select(
+                OUTBOX_TABLES.deliveries.c.resource_id,
+                OUTBOX_TABLES.deliveries.c.subscriber,
+                OUTBOX_TABLES.deliveries.c.attempts,
+            )
+        ).all()
+    database.dispose()
+    by_resource = {resource: (kind, data) for resource, kind, data in events}
+    # No row in the gate: nothing written. One: the same event record_event writes, and the
+    # deliveries to its subscribers plus the statement's own.
+    assert ("r-1" in by_resource) == bool(gate_rows)
+    if gate_rows:
+        assert by_resource["r-1"] == by_resource["r-2"]
+        assert sorted((s, n) for r, s, n in deliveries if r == "r-1") == sorted(
+            [*((s, n) for r, s, n in deliveries if r == "r-2"), ("http://c.test/extra", 0)]
+        )
