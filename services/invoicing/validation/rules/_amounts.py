@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import ROUND_FLOOR, Context, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache, reduce
 
 from lxml import etree
@@ -44,6 +44,7 @@ EXACT = Context(prec=400, rounding=ROUND_FLOOR)
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 HALF = Decimal("0.5")
+CENT = Decimal("0.01")
 _XS_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 XML_WHITESPACE = " \t\r\n"  # what normalize-space and casts trim (str.strip() alone trims more)
@@ -419,7 +420,14 @@ def round_half_up(value: Decimal) -> Decimal:
 
 
 def round2(value: Decimal) -> Decimal:
-    """``round(value * 10 * 10) div 100``: two decimals, halves towards positive infinity."""
+    """``round(value * 10 * 10) div 100``: two decimals, halves towards positive infinity.
+
+    Quantized in one step where the result fits the exact context with room to spare (any amount an
+    invoice states): the same number as the three steps, which are kept for larger values, where the
+    context's 400 digits round them.
+    """
+    if value.adjusted() < 390:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN, context=EXACT)
     return EXACT.divide(round_half_up(EXACT.multiply(value, HUNDRED)), HUNDRED)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.invoicing.validation.rules._amounts import (
+    EXACT,
+    HUNDRED,
     Tree,
     Unreadable,
     all_lines,
@@ -30,6 +34,16 @@ def test_round_half_up_goes_towards_positive_infinity(value: str, rounded: str) 
 @pytest.mark.parametrize(("value", "rounded"), [("1.005", "1.01"), ("-1.005", "-1.00"), ("1.00499", "1.00")])
 def test_round2(value: str, rounded: str) -> None:
     assert round2(Decimal(value)) == Decimal(rounded)
+
+
+@given(
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.integers(min_value=-600, max_value=380),
+)
+def test_round2_is_the_official_three_steps(coefficient: int, exponent: int) -> None:
+    """round(value * 10 * 10) div 100, step by step in the exact context, whatever the magnitude."""
+    value = Decimal(coefficient).scaleb(exponent)
+    assert round2(value) == EXACT.divide(round_half_up(EXACT.multiply(value, HUNDRED)), HUNDRED)
 
 
 def test_sums_stay_exact_beyond_python_default_precision() -> None:
