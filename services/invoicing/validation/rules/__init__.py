@@ -19,7 +19,6 @@ from services.invoicing.validation.rules import (  # noqa: F401  (importing regi
     unused,
     vat,
 )
-from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import GROUPS, REGISTRY, Doc, Element, Rule
 
 # Most rules answer with an iterator over a list they have already collected (see base.each): nothing
@@ -38,7 +37,7 @@ class RuleCrashed(Exception):
 def evaluate(root: Element) -> Iterator[tuple[Rule, Element] | RuleCrashed]:
     """Run every registered rule on ``root``; yield each breach, or a RuleCrashed (fail closed)."""
     doc = Doc(root)
-    present = tree(doc).elements
+    present = doc.walk.elements
     for r, check, needs in REGISTRY.checked():
         if needs is not None and needs not in present:
             continue  # the document has no element the rule speaks of

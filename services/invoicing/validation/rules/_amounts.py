@@ -29,7 +29,6 @@ from functools import lru_cache, reduce
 from lxml import etree
 
 from services.invoicing.validation.rules._tree import Children
-from services.invoicing.validation.rules._tree import tree as shared_walk
 from services.invoicing.validation.rules.base import CREDIT_NOTE_NS, INVOICE_NS, NS, Doc, Element
 
 CAC = "{" + NS["cac"] + "}"
@@ -258,14 +257,9 @@ class Tree:
         return [ac for ac in self.all(parent, "cac:AllowanceCharge") if self.indicator(ac) is charge]
 
 
-def _new_tree(doc: Doc) -> Tree:
-    return Tree(shared_walk(doc).children)
-
-
 def tree(doc: Doc) -> Tree:
-    """The document's shared :class:`Tree`."""
-    found: Tree | None = doc.views.get("e2.tree")
-    return found if found is not None else doc.memo("e2.tree", _new_tree)
+    """The document's shared :class:`Tree` (``doc.tree``)."""
+    return doc.tree
 
 
 # ---- where the rule contexts are ----
@@ -279,7 +273,7 @@ def contexts(doc: Doc, name: str) -> list[Element]:
     tag = _CONTEXTS.get(name)
     if tag is None:
         tag = _CONTEXTS[name] = CAC + name
-    return shared_walk(doc).elements.get(tag, _NO_ELEMENTS)
+    return doc.walk.elements.get(tag, _NO_ELEMENTS)
 
 
 _CONTEXTS: dict[str, str] = {}  # context name -> tag, built once (the names are the rules' own constants)
@@ -288,7 +282,7 @@ _CONTEXTS: dict[str, str] = {}  # context name -> tag, built once (the names are
 def absent(doc: Doc, *tags: str) -> bool:
     """True when the document holds no element of any of ``tags`` (``cac:Name`` form): a rule about
     them cannot be broken, and can answer without looking at every line."""
-    index = shared_walk(doc).elements
+    index = doc.walk.elements
     return not any(steps(tag)[0] in index for tag in tags)
 
 
@@ -325,14 +319,14 @@ def document_allowances(doc: Doc) -> list[Element]:
     """Document level allowances (BG-20): root ``cac:AllowanceCharge`` with ChargeIndicator false."""
     return doc.memo(
         "e2.allowances",
-        lambda d: [ac for r in root(d) for ac in tree(d).allowances_and_charges(r, charge=False)],
+        lambda d: [ac for r in root(d) for ac in d.tree.allowances_and_charges(r, charge=False)],
     )
 
 
 def document_charges(doc: Doc) -> list[Element]:
     """Document level charges (BG-21): root ``cac:AllowanceCharge`` with ChargeIndicator true."""
     return doc.memo(
-        "e2.charges", lambda d: [ac for r in root(d) for ac in tree(d).allowances_and_charges(r, charge=True)]
+        "e2.charges", lambda d: [ac for r in root(d) for ac in d.tree.allowances_and_charges(r, charge=True)]
     )
 
 
@@ -384,7 +378,7 @@ def vat_breakdowns(doc: Doc) -> list[Element]:
     """The ``cac:TaxTotal/cac:TaxSubtotal`` context (BG-23): every subtotal of every tax total."""
     return doc.memo(
         "e2.breakdowns",
-        lambda d: [sub for total in contexts(d, "TaxTotal") for sub in tree(d).all(total, "cac:TaxSubtotal")],
+        lambda d: [sub for total in contexts(d, "TaxTotal") for sub in d.tree.all(total, "cac:TaxSubtotal")],
     )
 
 

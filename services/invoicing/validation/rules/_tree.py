@@ -54,7 +54,7 @@ class Children(dict[Element, dict[str, list[Element]]]):
         return NO_CHILDREN
 
 
-class Tree:
+class Walk:
     """``elements``: tag -> elements in document order (the root included); ``children``: element ->
     its element children by tag, in document order; ``attributes``: watched attribute name -> the
     elements that carry it; :meth:`under` groups the elements of a tag by the tag of their parent.
@@ -89,7 +89,8 @@ class Tree:
         return grouped
 
 
-def _walk(doc: Doc) -> Tree:
+def walk(root: Element) -> Walk:
+    """Every element below ``root`` filed once (a document's walk is ``Doc.walk``)."""
     elements: dict[str, list[Element]] = {}
     children = Children()
     attributes: dict[str, list[Element]] = {}
@@ -98,7 +99,7 @@ def _walk(doc: Doc) -> Tree:
     # (The root has no parent: it lands in the first, scratch, dict, which is then dropped.)
     last_parent: Element | None = None
     last_kids: dict[str, list[Element]] = {}
-    for el in doc.root.iter(etree.Element):
+    for el in root.iter(etree.Element):
         tag = el.tag
         bucket = elements.get(tag)
         if bucket is None:
@@ -127,15 +128,12 @@ def _walk(doc: Doc) -> Tree:
         if names and not watched.isdisjoint(names):
             for name in watched.intersection(names):
                 attributes.setdefault(name, []).append(el)
-    return Tree(elements, children, attributes)
+    return Walk(elements, children, attributes)
 
 
-def tree(doc: Doc) -> Tree:
-    found: Tree | None = doc.views.get(_KEY)
-    return found if found is not None else doc.memo(_KEY, _walk)
-
-
-_KEY = "shared_tree_walk"
+def tree(doc: Doc) -> Walk:
+    """The document's shared walk (``doc.walk``)."""
+    return doc.walk
 
 
 def by_tag(doc: Doc) -> dict[str, list[Element]]:

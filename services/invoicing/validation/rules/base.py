@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
 
 from services.invoicing.validation.findings import Severity
+
+if TYPE_CHECKING:
+    from services.invoicing.validation.rules._amounts import Tree
+    from services.invoicing.validation.rules._tree import Walk
 
 Element = etree._Element
 
@@ -56,13 +60,20 @@ class Doc:
     ``CreditNoteLine``, ``InvoicedQuantity`` / ``CreditedQuantity``, type code element).
     """
 
-    __slots__ = ("root", "is_credit_note", "views")
+    __slots__ = ("root", "is_credit_note", "views", "walk", "tree")
 
     def __init__(self, root: Element) -> None:
+        # Those modules import this one: they are read here, when the first document is checked.
+        from services.invoicing.validation.rules._amounts import Tree
+        from services.invoicing.validation.rules._tree import walk
+
         self.root = root
         self.is_credit_note = root.tag == f"{{{CREDIT_NOTE_NS}}}CreditNote"
-        # The views computed so far by key; the views most rules ask for read it directly, sparing
-        # a call to memo() per rule.
+        # The two views nearly every rule reads, made at once and read as attributes (without a call):
+        # the one walk of the document, and its children by tag read as paths.
+        self.walk: Walk = walk(root)
+        self.tree: Tree = Tree(self.walk.children)
+        # The other views computed so far, by key (see memo()).
         self.views: dict[str, Any] = {}
 
     def memo(self, key: str, compute: Callable[[Doc], T]) -> T:

@@ -36,7 +36,6 @@ from services.invoicing.validation.rules._amounts import (
     string_value,
     subtract,
     total,
-    tree,
     vat_breakdowns,
 )
 from services.invoicing.validation.rules.base import Doc, Element, each, rule
@@ -47,7 +46,7 @@ ONE = Decimal(1)  # BR-CO-17 tolerates a VAT category tax amount within one curr
 
 def _without_any(doc: Doc, elements: Iterable[Element], *paths: str) -> Iterator[Element]:
     """The elements with none of ``paths``: ``exists(a) or exists(b) ...`` is false."""
-    return iter(tree(doc).missing(elements, *paths))
+    return iter(doc.tree.missing(elements, *paths))
 
 
 # ---- the Invoice ----
@@ -61,7 +60,7 @@ def _without_any(doc: Doc, elements: Iterable[Element], *paths: str) -> Iterator
     "must not both be given.",
 )
 def tax_point_date_or_code(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return each(
         root(doc),
         lambda inv: t.has(inv, "cbc:TaxPointDate") and t.has(inv, "cac:InvoicePeriod/cbc:DescriptionCode"),
@@ -80,7 +79,7 @@ def at_least_one_breakdown(doc: Doc) -> Iterator[Element]:
     "(BT-109) plus the Invoice total VAT amount (BT-110), given exactly once in the Invoice currency (BT-5).",
 )
 def total_with_vat(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(inv: Element) -> bool:
         for currency in t.all(inv, "cbc:DocumentCurrencyCode"):
@@ -127,7 +126,7 @@ VAT_PREFIXES = (
     "issuing country (EL for Greece).",
 )
 def vat_identifier_prefix(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     schemes = (scheme for scheme in contexts(doc, "PartyTaxScheme") if t.is_vat(scheme))
     return failing(
         schemes, lambda scheme: string_value(t.single(scheme, "cbc:CompanyID"))[:2] in VAT_PREFIXES
@@ -141,7 +140,7 @@ def vat_identifier_prefix(doc: Doc) -> Iterator[Element]:
     "registration identifier (BT-30) or the Seller VAT identifier (BT-31) must be present.",
 )
 def seller_identified(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(supplier: Element) -> bool:
         return (
@@ -278,7 +277,7 @@ def line_charge_reason_given(doc: Doc) -> Iterator[Element]:
     message="The Sum of Invoice line net amount (BT-106) must equal the sum of every Invoice line net amount (BT-131).",
 )
 def sum_of_line_net_amounts(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(totals: Element) -> bool:
         stated = t.amount(totals, "cbc:LineExtensionAmount")
@@ -292,7 +291,7 @@ def sum_of_line_net_amounts(doc: Doc) -> Iterator[Element]:
 def _sum_of_beside(doc: Doc, path: str, *, charge: bool) -> Iterator[Element]:
     """``xs:decimal(path) = round2(sum(../cac:AllowanceCharge[cbc:ChargeIndicator = charge]/cbc:Amount))
     or (not(path) and not(../cac:AllowanceCharge[...]))``, on every ``cac:LegalMonetaryTotal``."""
-    t = tree(doc)
+    t = doc.tree
 
     def holds(totals: Element) -> bool:
         parent = totals.getparent()
@@ -335,7 +334,7 @@ def sum_of_charges(doc: Doc) -> Iterator[Element]:
     "(BT-106) minus the Sum of allowances (BT-107) plus the Sum of charges (BT-108) on document level.",
 )
 def total_without_vat(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(totals: Element) -> bool:
         without_vat = t.amount(totals, "cbc:TaxExclusiveAmount")
@@ -364,7 +363,7 @@ def total_without_vat(doc: Doc) -> Iterator[Element]:
     "the Paid amount (BT-113) plus the Rounding amount (BT-114).",
 )
 def amount_due(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(totals: Element) -> bool:
         due = t.amount(totals, "cbc:PayableAmount")
@@ -390,7 +389,7 @@ def amount_due(doc: Doc) -> Iterator[Element]:
     message="The Invoice total VAT amount (BT-110) must equal the sum of every VAT category tax amount (BT-117).",
 )
 def total_vat(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(tax_total: Element) -> bool:
         subtotals = t.all(tax_total, "cac:TaxSubtotal")
@@ -410,7 +409,7 @@ def total_vat(doc: Doc) -> Iterator[Element]:
     "the VAT category rate (BT-119) / 100, rounded to two decimals (a difference under 1 is tolerated).",
 )
 def breakdown_tax_amount(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(subtotal: Element) -> bool:
         rates = list(t.amounts(t.vat_categories(subtotal), "cbc:Percent"))

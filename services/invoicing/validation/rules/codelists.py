@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from services.invoicing.validation.findings import Severity
 from services.invoicing.validation.rules import codelist_data as lists
-from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 CBC = "{" + NS["cbc"] + "}"
@@ -208,12 +207,12 @@ def _coded(value: str | None, allowed: frozenset[str]) -> bool:
 
 
 def _elements(doc: Doc, tag: str, parent: str | None) -> list[Element]:
-    shared = tree(doc)
+    shared = doc.walk
     return shared.elements.get(tag, []) if parent is None else shared.under(tag).get(parent, [])
 
 
 def _listed(doc: Doc) -> Iterator[tuple[str, Element]]:
-    shared = tree(doc)
+    shared = doc.walk
     elements = shared.elements
     for coded in CODED:
         if coded.element not in elements:

@@ -32,7 +32,6 @@ from services.invoicing.validation.rules._amounts import (
     normalize_space,
     root,
     string_value,
-    tree,
     vat_breakdowns,
 )
 from services.invoicing.validation.rules.base import Doc, Element, each, rule
@@ -40,19 +39,19 @@ from services.invoicing.validation.rules.base import Doc, Element, each, rule
 
 def _under(doc: Doc, holder: str, path: str) -> Iterator[Element]:
     """``cac:<holder>/<path>``: every ``path`` element below any ``cac:<holder>``."""
-    t = tree(doc)
+    t = doc.tree
     for el in contexts(doc, holder):
         yield from t.all(el, path)
 
 
 def _missing(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
     """The elements without a ``path`` child: ``exists(path)`` is false."""
-    return iter(tree(doc).missing(elements, path))
+    return iter(doc.tree.missing(elements, path))
 
 
 def _blank(doc: Doc, elements: Iterable[Element], path: str) -> Iterator[Element]:
     """The elements whose ``path`` is missing or blank: ``normalize-space(path) != ''`` is false."""
-    return iter(tree(doc).blank(elements, path))
+    return iter(doc.tree.blank(elements, path))
 
 
 # ---- the Invoice (BG-0) ----
@@ -75,7 +74,7 @@ def issue_date(doc: Doc) -> Iterator[Element]:
 
 @rule("BR-04", terms=("BT-3",), message="An Invoice must have an Invoice type code (BT-3).")
 def type_code(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return failing(
         root(doc), lambda inv: t.filled(inv, "cbc:InvoiceTypeCode") or t.filled(inv, "cbc:CreditNoteTypeCode")
     )
@@ -112,7 +111,7 @@ def buyer_postal_address(doc: Doc) -> Iterator[Element]:
 
 @rule("BR-16", terms=("BG-25",), message="An Invoice must have at least one Invoice line (BG-25).")
 def at_least_one_line(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return each(
         root(doc), lambda inv: not (t.has(inv, "cac:InvoiceLine") or t.has(inv, "cac:CreditNoteLine"))
     )
@@ -126,7 +125,7 @@ def at_least_one_line(doc: Doc) -> Iterator[Element]:
     "accounting currency (BT-111) must be given too.",
 )
 def accounting_currency_total(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(inv: Element) -> bool:
         # Each BT-6 needs a cac:TaxTotal/cbc:TaxAmount anywhere whose currencyID is that very string.
@@ -176,7 +175,7 @@ def buyer_country(doc: Doc) -> Iterator[Element]:
     "the Seller's, and must not share a Seller identifier.",
 )
 def payee_name(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def values(el: Element | None, path: str) -> set[str]:
         return set() if el is None else {string_value(node) for node in t.all(el, path)}
@@ -234,7 +233,7 @@ def tax_representative_country(doc: Doc) -> Iterator[Element]:
     message="A Seller tax representative party (BG-11) must have a Seller tax representative VAT identifier (BT-63).",
 )
 def tax_representative_vat_identifier(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(party: Element) -> bool:
         return any(t.has(scheme, "cbc:CompanyID") for scheme in t.vat_categories(party, "cac:PartyTaxScheme"))
@@ -356,7 +355,7 @@ def line_identifier(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must have an Invoiced quantity (BT-129).",
 )
 def line_quantity(doc: Doc) -> Iterator[Element]:
-    return iter(tree(doc).missing(all_lines(doc), "cbc:InvoicedQuantity", "cbc:CreditedQuantity"))
+    return iter(doc.tree.missing(all_lines(doc), "cbc:InvoicedQuantity", "cbc:CreditedQuantity"))
 
 
 @rule(
@@ -365,7 +364,7 @@ def line_quantity(doc: Doc) -> Iterator[Element]:
     message="Each Invoice line (BG-25) must give the Invoiced quantity unit of measure code (BT-130).",
 )
 def line_quantity_unit(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(line: Element) -> bool:
         for path in ("cbc:InvoicedQuantity", "cbc:CreditedQuantity"):
@@ -406,7 +405,7 @@ def item_net_price_present(doc: Doc) -> Iterator[Element]:
 
 @rule("BR-27", terms=("BT-146",), message="The Item net price (BT-146) must not be negative.")
 def item_net_price_not_negative(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return failing(all_lines(doc), lambda line: _some_not_negative(t, line, "cac:Price/cbc:PriceAmount"))
 
 
@@ -419,7 +418,7 @@ def item_net_price_not_negative(doc: Doc) -> Iterator[Element]:
 def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
     if absent(doc, "cbc:BaseAmount"):  # no gross price anywhere: every line passes
         return iter(())
-    t = tree(doc)
+    t = doc.tree
     path = "cac:Price/cac:AllowanceCharge/cbc:BaseAmount"
     return failing(all_lines(doc), lambda line: not t.has(line, path) or _some_not_negative(t, line, path))
 
@@ -433,7 +432,7 @@ def item_gross_price_not_negative(doc: Doc) -> Iterator[Element]:
 def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
     if absent(doc, "cac:StandardItemIdentification"):
         return iter(())
-    identifiers = tree(doc).select(all_lines(doc), "cac:Item/cac:StandardItemIdentification/cbc:ID")
+    identifiers = doc.tree.select(all_lines(doc), "cac:Item/cac:StandardItemIdentification/cbc:ID")
     return each(identifiers, lambda identifier: identifier.get("schemeID") is None)
 
 
@@ -446,9 +445,7 @@ def item_standard_identifier_scheme(doc: Doc) -> Iterator[Element]:
 def item_classification_scheme(doc: Doc) -> Iterator[Element]:
     if absent(doc, "cac:CommodityClassification"):
         return iter(())
-    codes = tree(doc).select(
-        all_lines(doc), "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
-    )
+    codes = doc.tree.select(all_lines(doc), "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode")
     return each(codes, lambda code: code.get("listID") is None)
 
 
@@ -459,7 +456,7 @@ def item_classification_scheme(doc: Doc) -> Iterator[Element]:
     message="Each Item attribute (BG-32) must contain an Item attribute name (BT-160) and value (BT-161).",
 )
 def item_attribute(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return each(
         contexts(doc, "AdditionalItemProperty"),
         lambda attribute: not (t.has(attribute, "cbc:Name") and t.has(attribute, "cbc:Value")),
@@ -501,7 +498,7 @@ def _period_in_order(t: Tree, period: Element) -> bool:
     message="The Invoicing period end date (BT-74) must not be earlier than its start date (BT-73).",
 )
 def invoicing_period_order(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return failing(document_periods(doc), lambda period: _period_in_order(t, period))
 
 
@@ -512,7 +509,7 @@ def invoicing_period_order(doc: Doc) -> Iterator[Element]:
     message="The Invoice line period end date (BT-135) must not be earlier than its start date (BT-134).",
 )
 def line_period_order(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return failing(line_periods(doc), lambda period: _period_in_order(t, period))
 
 
@@ -520,11 +517,11 @@ def line_period_order(doc: Doc) -> Iterator[Element]:
 
 
 def _without_reason(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
-    return iter(tree(doc).missing(elements, "cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode"))
+    return iter(doc.tree.missing(elements, "cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode"))
 
 
 def _without_vat_category_code(doc: Doc, elements: Iterable[Element]) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     return each(elements, lambda el: not any(t.has(category, "cbc:ID") for category in t.vat_categories(el)))
 
 
@@ -672,7 +669,7 @@ def breakdown_category_code(doc: Doc) -> Iterator[Element]:
     "'Not subject to VAT' (O).",
 )
 def breakdown_rate(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(subtotal: Element) -> bool:
         categories = t.vat_categories(subtotal)
@@ -705,7 +702,7 @@ def payment_means_code(doc: Doc) -> Iterator[Element]:
     message="Credit transfer information (BG-17) must contain the Payment account identifier (BT-84).",
 )
 def payment_account_identifier(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
     # The context compares the code as written, without trimming it.
     accounts = (
         account
@@ -737,7 +734,7 @@ def card_number_masked(doc: Doc) -> Iterator[Element]:
     "identifier (BT-84) must be present.",
 )
 def credit_transfer_account(doc: Doc) -> Iterator[Element]:
-    t = tree(doc)
+    t = doc.tree
 
     def holds(means: Element) -> bool:
         code = string_value(t.single(means, "cbc:PaymentMeansCode")).strip(XML_WHITESPACE)

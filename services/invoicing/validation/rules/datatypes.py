@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 CAC = "{" + NS["cac"] + "}"
@@ -117,7 +116,7 @@ def _kind(tag: str) -> int:
 
 def data_type_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     """UBL-DT breaches from the shared walk: amounts and binary objects by tag, attributes by name."""
-    shared = tree(doc)
+    shared = doc.walk
     kinds = _KINDS
     for tag, elements in shared.elements.items():
         kind = kinds.get(tag)

@@ -20,7 +20,6 @@ from services.invoicing.validation.rules._amounts import (
     line_charges,
     root,
     string_value,
-    tree,
     vat_breakdowns,
 )
 from services.invoicing.validation.rules.base import Doc, Element, each, rule
@@ -78,7 +77,7 @@ DECIMAL_RULES: tuple[tuple[str, Contexts, str, str, str, str], ...] = (
 
 def _decimal_rule(where: Contexts, path: str) -> Callable[[Doc], Iterator[Element]]:
     def check(doc: Doc) -> Iterator[Element]:
-        t = tree(doc)
+        t = doc.tree
         return iter([parent for parent in where(doc) if too_many_decimals(t, parent, path)])
 
     return check
@@ -99,7 +98,7 @@ for _id, _where, _path, _term, _name, _needs in DECIMAL_RULES:
 
 
 def _tax_totals_tagged(doc: Doc, currency_element: str) -> list[Element]:
-    t = tree(doc)
+    t = doc.tree
     return [
         amount
         for total in contexts(doc, "TaxTotal")

@@ -22,7 +22,7 @@ from functools import cache
 from lxml import etree
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import Tree, tree, under
+from services.invoicing.validation.rules._tree import Walk, under
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 
@@ -216,7 +216,7 @@ def _context_tags(limit: Limit) -> frozenset[str]:
     return CONTEXT_TAGS[limit.context]
 
 
-def _starts(shared: Tree, limit: Limit) -> list[Element]:
+def _starts(shared: Walk, limit: Limit) -> list[Element]:
     """The elements of the path's last name whose parent has the name the path asks for."""
     grouped = shared.under(limit.last)
     if len(limit.path) > 1:
@@ -393,7 +393,7 @@ def _payee_differs(payee: Element) -> bool:
 
 def _payees(doc: Doc) -> dict[Element, bool]:
     """Each cac:PayeeParty of the document, and whether it passes as different from the Seller."""
-    return {payee: _payee_differs(payee) for payee in tree(doc).elements.get(_clark("cac:PayeeParty"), ())}
+    return {payee: _payee_differs(payee) for payee in doc.walk.elements.get(_clark("cac:PayeeParty"), ())}
 
 
 def _payee_breaks(doc: Doc, counted: Callable[[Element], list[Element]]) -> Iterator[Element]:
@@ -590,7 +590,7 @@ def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iter
 
 def syntax_breaches(doc: Doc) -> Iterator[tuple[str, Element]]:
     """Every UBL-SR breach: the cardinality table, then the rules with conditions of their own."""
-    shared = tree(doc)
+    shared = doc.walk
     index = shared.elements
     for limit in LIMITS:
         # Nothing to count when the document holds no more elements of the path's last name than the

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from services.invoicing.validation.findings import Severity
-from services.invoicing.validation.rules._tree import tree
 from services.invoicing.validation.rules.base import NS, Doc, Element, Rule, register_group
 
 # One line per rule: id, then the path (see the module docstring for the notation).
@@ -907,7 +906,7 @@ def unused_elements(doc: Doc) -> Iterator[tuple[str, Element]]:
     if root.tag not in ROOTS:
         return
     broken: set[str] = set()
-    shared = tree(doc)
+    shared = doc.walk
     index = shared.elements
     for tag in index.keys() & BY_TAG.keys():
         grouped: dict[str, list[Element]] | None = None  # the elements of the tag by their parent's tag

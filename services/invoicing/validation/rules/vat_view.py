@@ -26,8 +26,7 @@ from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
 
 from services.invoicing.validation.rules._tree import Children
-from services.invoicing.validation.rules._tree import Tree as SharedWalk
-from services.invoicing.validation.rules._tree import tree as shared_walk
+from services.invoicing.validation.rules._tree import Walk as SharedWalk
 from services.invoicing.validation.rules.base import NS, Doc, Element
 
 _CAC = "{" + NS["cac"] + "}"
@@ -371,4 +370,4 @@ def _root_lines(root: Element, children: dict[str, list[Element]]) -> list[Eleme
 
 def vat_view(doc: Doc) -> VatView:
     """The document's VAT categories, read once per validation."""
-    return doc.memo("vat.view", lambda d: VatView(d.root, shared_walk(d)))
+    return doc.memo("vat.view", lambda d: VatView(d.root, d.walk))
