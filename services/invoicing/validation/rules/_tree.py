@@ -4,7 +4,7 @@ element grouped by tag, and the rare attributes.
 Table-driven families (code lists, UBL-CR unused elements, UBL-SR cardinalities, UBL-DT data types) look
 elements up here instead of each scanning the tree, and the rules that follow paths
 (:class:`._amounts.Tree`) read the children from here: the walk is done once per validation
-(:meth:`Doc.memo`), reads each element's tag once (lxml builds a new string on every read), and every
+(``Doc.walk``, made with the Doc), reads each element's tag once (lxml builds a new string on every read), and every
 later lookup is a dictionary access.
 """
 

@@ -13,7 +13,9 @@ and turns it into a fatal finding (fail closed), but that is a bug to fix, not a
 
 Rules must be cheap: the whole validation of an example invoice has a budget of about
 1 ms. Prefer ``el.find``/``el.findall``/``el.findtext`` with :data:`NS` (ElementPath, fast)
-over XPath, and share expensive views through :meth:`Doc.memo`.
+over XPath, read the shared walk and children map as ``doc.walk`` and ``doc.tree``, and share
+other expensive views through :meth:`Doc.memo`. A rule that cannot be broken without some element
+names it (``needs=``), and the engine skips it on documents without one.
 """
 
 from __future__ import annotations
