@@ -228,7 +228,8 @@ def _listed(doc: Doc) -> Iterator[tuple[str, Element]]:
                 value = el.get(attribute)
                 if value is None and coded.optional:
                     continue
-            if value is None or value.strip(XML_SPACE) not in allowed:
+            # The listed codes carry no surrounding space: a value found as it is needs no trimming.
+            if value is None or (value not in allowed and value.strip(XML_SPACE) not in allowed):
                 yield coded.rule_id, el
 
 

@@ -158,6 +158,33 @@ CONTEXT_TAGS = {
 NAME_ATTRIBUTE = {"UBL-SR-46": "name"}
 
 
+# The names the conditions below read, resolved once.
+_CAC_ACCOUNTING_SUPPLIER_PARTY = _clark("cac:AccountingSupplierParty")
+_CAC_ADDITIONAL_DOCUMENT_REFERENCE = _clark("cac:AdditionalDocumentReference")
+_CAC_ALLOWANCE_CHARGE = _clark("cac:AllowanceCharge")
+_CAC_BILLING_REFERENCE = _clark("cac:BillingReference")
+_CAC_CLASSIFIED_TAX_CATEGORY = _clark("cac:ClassifiedTaxCategory")
+_CAC_CREDIT_NOTE_LINE = _clark("cac:CreditNoteLine")
+_CAC_INVOICE_DOCUMENT_REFERENCE = _clark("cac:InvoiceDocumentReference")
+_CAC_INVOICE_LINE = _clark("cac:InvoiceLine")
+_CAC_ITEM = _clark("cac:Item")
+_CAC_PARTY = _clark("cac:Party")
+_CAC_PARTY_IDENTIFICATION = _clark("cac:PartyIdentification")
+_CAC_PARTY_LEGAL_ENTITY = _clark("cac:PartyLegalEntity")
+_CAC_PARTY_NAME = _clark("cac:PartyName")
+_CAC_PARTY_TAX_SCHEME = _clark("cac:PartyTaxScheme")
+_CAC_PAYEE_PARTY = _clark("cac:PayeeParty")
+_CAC_TAX_SCHEME = _clark("cac:TaxScheme")
+_CBC_ALLOWANCE_CHARGE_REASON = _clark("cbc:AllowanceChargeReason")
+_CBC_CHARGE_INDICATOR = _clark("cbc:ChargeIndicator")
+_CBC_COMPANY_ID = _clark("cbc:CompanyID")
+_CBC_DOCUMENT_TYPE_CODE = _clark("cbc:DocumentTypeCode")
+_CBC_ID = _clark("cbc:ID")
+_CBC_NAME = _clark("cbc:Name")
+_CBC_PAYMENT_ID = _clark("cbc:PaymentID")
+_CBC_PAYMENT_MEANS_CODE = _clark("cbc:PaymentMeansCode")
+
+
 def _children(nodes: Iterable[Element], tag: str) -> list[Element]:
     return [child for node in nodes for child in node.iterchildren(tag)]
 
@@ -176,9 +203,9 @@ def _value(el: Element) -> str:
     return el.text or ""
 
 
-LINE_TAGS = frozenset({_clark("cac:InvoiceLine"), _clark("cac:CreditNoteLine")})
-PARTY = _clark("cac:Party")
-SUPPLIER_ROLE = _clark("cac:AccountingSupplierParty")
+LINE_TAGS = frozenset({_CAC_INVOICE_LINE, _CAC_CREDIT_NOTE_LINE})
+PARTY = _CAC_PARTY
+SUPPLIER_ROLE = _CAC_ACCOUNTING_SUPPLIER_PARTY
 
 
 def _contexts(doc: Doc, index: dict[str, list[Element]], context: str) -> list[Element]:
@@ -287,7 +314,7 @@ def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[E
     root = _root(doc)
     if root is None:
         return
-    ids = under(doc, _clark("cbc:ID")).get(_clark("cac:AdditionalDocumentReference"), [])
+    ids = under(doc, _CBC_ID).get(_CAC_ADDITIONAL_DOCUMENT_REFERENCE, [])
     if len(ids) <= 1:
         return
     invoiced = [
@@ -295,7 +322,7 @@ def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[E
         for identifier in ids
         if (reference := identifier.getparent()) is not None
         and reference.getparent() is root
-        and "130" in map(_value, reference.iterchildren(_clark("cbc:DocumentTypeCode")))
+        and "130" in map(_value, reference.iterchildren(_CBC_DOCUMENT_TYPE_CODE))
     ]
     if len(invoiced) > 1:
         yield root
@@ -308,8 +335,8 @@ def one_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[E
     needs="cac:BillingReference",
 )
 def preceding_invoice_number(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    for reference in index.get(_clark("cac:BillingReference"), ()):
-        if not _at(reference, (_clark("cac:InvoiceDocumentReference"), _clark("cbc:ID"))):
+    for reference in index.get(_CAC_BILLING_REFERENCE, ()):
+        if not _at(reference, (_CAC_INVOICE_DOCUMENT_REFERENCE, _CBC_ID)):
             yield reference
 
 
@@ -323,13 +350,13 @@ def _registrations(doc: Doc) -> dict[tuple[str, bool], int]:
     """
     counts: dict[tuple[str, bool], int] = {}
     root = doc.root
-    for company_id in under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), ()):
+    for company_id in under(doc, _CBC_COMPANY_ID).get(_CAC_PARTY_TAX_SCHEME, ()):
         scheme = company_id.getparent()
         party = None if scheme is None else scheme.getparent()
-        role = None if party is None or party.tag != _clark("cac:Party") else party.getparent()
+        role = None if party is None or party.tag != _CAC_PARTY else party.getparent()
         if scheme is None or role is None or role.getparent() is not root:
             continue
-        codes = [_value(code).upper() for code in _at(scheme, (_clark("cac:TaxScheme"), _clark("cbc:ID")))]
+        codes = [_value(code).upper() for code in _at(scheme, (_CAC_TAX_SCHEME, _CBC_ID))]
         for vat in {code == "VAT" for code in codes}:
             counts[role.tag, vat] = counts.get((role.tag, vat), 0) + 1
     return counts
@@ -337,7 +364,7 @@ def _registrations(doc: Doc) -> dict[tuple[str, bool], int]:
 
 def _too_many_registrations(doc: Doc, role: str, vat: bool) -> Iterator[Element]:
     root = _root(doc)
-    if root is None or len(under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), ())) <= 1:
+    if root is None or len(under(doc, _CBC_COMPANY_ID).get(_CAC_PARTY_TAX_SCHEME, ())) <= 1:
         return
     if doc.memo("UBL-SR tax registrations", _registrations).get((_clark(role), vat), 0) > 1:
         yield root
@@ -373,7 +400,7 @@ def one_buyer_vat_identifier(doc: Doc, index: dict[str, list[Element]]) -> Itera
     return _too_many_registrations(doc, "cac:AccountingCustomerParty", vat=True)
 
 
-PAYEE_NAME = (_clark("cac:PartyName"), _clark("cbc:Name"))
+PAYEE_NAME = (_CAC_PARTY_NAME, _CBC_NAME)
 SELLER_NAME = tuple(
     _clark(step)
     for step in ("cac:AccountingSupplierParty", "cac:Party", "cac:PartyLegalEntity", "cbc:RegistrationName")
@@ -393,7 +420,7 @@ def _payee_differs(payee: Element) -> bool:
 
 def _payees(doc: Doc) -> dict[Element, bool]:
     """Each cac:PayeeParty of the document, and whether it passes as different from the Seller."""
-    return {payee: _payee_differs(payee) for payee in doc.walk.elements.get(_clark("cac:PayeeParty"), ())}
+    return {payee: _payee_differs(payee) for payee in doc.walk.elements.get(_CAC_PAYEE_PARTY, ())}
 
 
 def _payee_breaks(doc: Doc, counted: Callable[[Element], list[Element]]) -> Iterator[Element]:
@@ -422,7 +449,7 @@ def payee_name(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
 )
 def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     def identifiers(payee: Element) -> list[Element]:
-        found = _at(payee, (_clark("cac:PartyIdentification"), _clark("cbc:ID")))
+        found = _at(payee, (_CAC_PARTY_IDENTIFICATION, _CBC_ID))
         return [i for i in found if (i.get("schemeID") or "").upper() != "SEPA"]
 
     return _payee_breaks(doc, identifiers)
@@ -436,9 +463,7 @@ def payee_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Elem
     needs="cac:PayeeParty",
 )
 def payee_legal_registration(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    return _payee_breaks(
-        doc, lambda payee: _at(payee, (_clark("cac:PartyLegalEntity"), _clark("cbc:CompanyID")))
-    )
+    return _payee_breaks(doc, lambda payee: _at(payee, (_CAC_PARTY_LEGAL_ENTITY, _CBC_COMPANY_ID)))
 
 
 @special(
@@ -451,7 +476,7 @@ def one_creditor_identifier(doc: Doc, index: dict[str, list[Element]]) -> Iterat
     root = _root(doc)
     if root is None:
         return
-    identifiers = under(doc, _clark("cbc:ID")).get(_clark("cac:PartyIdentification"), [])
+    identifiers = under(doc, _CBC_ID).get(_CAC_PARTY_IDENTIFICATION, [])
     sepa = [identifier for identifier in identifiers if (identifier.get("schemeID") or "").upper() == "SEPA"]
     if len(sepa) > 1:
         yield root
@@ -461,12 +486,12 @@ def _charge_indicator(allowance_charge: Element, value: bool) -> bool:
     tokens = ("true", "1") if value else ("false", "0")
     return any(
         _value(flag).strip(" \t\n\r") in tokens
-        for flag in allowance_charge.iterchildren(_clark("cbc:ChargeIndicator"))
+        for flag in allowance_charge.iterchildren(_CBC_CHARGE_INDICATOR)
     )
 
 
 def _reasons(doc: Doc, charge: bool) -> Iterator[Element]:
-    by_parent = under(doc, _clark("cbc:AllowanceChargeReason")).get(_clark("cac:AllowanceCharge"), [])
+    by_parent = under(doc, _CBC_ALLOWANCE_CHARGE_REASON).get(_CAC_ALLOWANCE_CHARGE, [])
     if len(by_parent) <= 1:
         return
     counts: dict[Element, int] = {}
@@ -512,11 +537,11 @@ def one_charge_reason(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Ele
 )
 def scheme_only_for_invoiced_object(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     credit_note = etree.QName(doc.root).localname == "CreditNote"  # by local name, as the artefacts test
-    for reference in index.get(_clark("cac:AdditionalDocumentReference"), ()):
-        codes = [_value(code) for code in reference.iterchildren(_clark("cbc:DocumentTypeCode"))]
+    for reference in index.get(_CAC_ADDITIONAL_DOCUMENT_REFERENCE, ()):
+        codes = [_value(code) for code in reference.iterchildren(_CBC_DOCUMENT_TYPE_CODE)]
         if "130" in codes or (credit_note and "50" in codes):
             continue
-        has_scheme = any(i.get("schemeID") is not None for i in reference.iterchildren(_clark("cbc:ID")))
+        has_scheme = any(i.get("schemeID") is not None for i in reference.iterchildren(_CBC_ID))
         if has_scheme or codes:
             yield reference
 
@@ -534,7 +559,7 @@ def _distinct_values(index: dict[str, list[Element]], tag: str) -> int:
 )
 def one_remittance_information(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
-    if root is not None and _distinct_values(index, _clark("cbc:PaymentID")) > 1:
+    if root is not None and _distinct_values(index, _CBC_PAYMENT_ID) > 1:
         yield root
 
 
@@ -546,7 +571,7 @@ def one_remittance_information(doc: Doc, index: dict[str, list[Element]]) -> Ite
 )
 def one_payment_means_code(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     root = _root(doc)
-    if root is not None and _distinct_values(index, _clark("cbc:PaymentMeansCode")) > 1:
+    if root is not None and _distinct_values(index, _CBC_PAYMENT_MEANS_CODE) > 1:
         yield root
 
 
@@ -557,9 +582,9 @@ def one_payment_means_code(doc: Doc, index: dict[str, list[Element]]) -> Iterato
 )
 def one_line_vat_category(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
     counts = dict.fromkeys(_contexts(doc, index, LINES), 0)
-    for category in index.get(_clark("cac:ClassifiedTaxCategory"), ()):
+    for category in index.get(_CAC_CLASSIFIED_TAX_CATEGORY, ()):
         item = category.getparent()
-        line = None if item is None or item.tag != _clark("cac:Item") else item.getparent()
+        line = None if item is None or item.tag != _CAC_ITEM else item.getparent()
         if line is not None and line in counts:
             counts[line] += 1
     for line, count in counts.items():
@@ -575,13 +600,13 @@ def one_line_vat_category(doc: Doc, index: dict[str, list[Element]]) -> Iterator
     needs="cac:PartyTaxScheme",
 )
 def complete_party_tax_scheme(doc: Doc, index: dict[str, list[Element]]) -> Iterator[Element]:
-    schemes = index.get(_clark("cac:PartyTaxScheme"), [])
+    schemes = index.get(_CAC_PARTY_TAX_SCHEME, [])
     if not schemes:
         return
     # The party tax schemes that have a tax scheme ID, and those that have a CompanyID.
-    tax_schemes = [i.getparent() for i in under(doc, _clark("cbc:ID")).get(_clark("cac:TaxScheme"), [])]
+    tax_schemes = [i.getparent() for i in under(doc, _CBC_ID).get(_CAC_TAX_SCHEME, [])]
     with_id = {t.getparent() for t in tax_schemes if t is not None}
-    company_ids = under(doc, _clark("cbc:CompanyID")).get(_clark("cac:PartyTaxScheme"), [])
+    company_ids = under(doc, _CBC_COMPANY_ID).get(_CAC_PARTY_TAX_SCHEME, [])
     with_company = {c.getparent() for c in company_ids}
     for scheme in schemes:
         if scheme not in with_id or scheme not in with_company:
