@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -104,8 +105,18 @@ class PdfWorker:
         self._thread.join(timeout=30)
 
 
-def _lower_priority(niceness: int) -> None:
+def _start_child(niceness: int, parent: int) -> None:
+    """In the PDF child, before any PDF: a lower CPU priority, and an end when the web process
+    ends. A web process killed outright (SIGKILL, the OOM killer) never shuts its pool down, and
+    the child would otherwise wait for work for ever, holding its memory."""
     os.nice(niceness)
+    threading.Thread(target=_end_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _end_with_parent(parent: int, interval: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(0)
 
 
 class PdfProcess:
@@ -140,8 +151,8 @@ class PdfProcess:
                 # Not fork: the web process has threads (a fork copies their locks mid-use).
                 mp_context=multiprocessing.get_context("spawn"),
                 max_tasks_per_child=self._renders_per_process,
-                initializer=_lower_priority,
-                initargs=(self._niceness,),
+                initializer=_start_child,
+                initargs=(self._niceness, os.getpid()),
             )
         try:
             return self._pool.submit(self._render, sealed).result()

@@ -3,9 +3,12 @@ refused in production) and its background PDF worker, which draws in a child pro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -125,6 +128,37 @@ def test_a_drawing_process_that_dies_fails_one_pdf_and_is_replaced(tmp_path: Pat
         assert json.loads(renderer(None))["pid"] != os.getpid()  # type: ignore[arg-type]
     finally:
         renderer.close()
+
+
+def test_the_drawing_process_ends_when_the_web_process_is_killed_outright() -> None:
+    # A web process that draws one PDF, says its child's pid, then dies by SIGKILL (no shutdown).
+    script = (
+        "import json, os, signal, sys\n"
+        "from services.receipts.app import PdfProcess\n"
+        "from tests.receipts.test_app import _where\n"
+        "renderer = PdfProcess(_where)\n"
+        "print(json.loads(renderer(None))['pid'], flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    web = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=30)
+    child = int(web.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(child):
+        assert time.monotonic() < deadline, f"the PDF child {child} outlived its killed parent"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child reparented to an init that does not reap it stays a zombie: it has ended all the same.
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return False
+    return True
 
 
 def test_the_app_draws_its_pdfs_in_a_child_process(receipts_settings: ReceiptsSettings) -> None:
