@@ -403,14 +403,20 @@ def multiply(a: Decimal, b: Decimal) -> Decimal:
 
 
 def percent(rate: Decimal) -> Decimal:
-    """``rate div 100``."""
-    return EXACT.divide(rate, HUNDRED)
+    """``rate div 100``: the decimal point moved, as exact as the division (and rounded as it would
+    be, to the exact context, in the one case either is rounded: more than 400 digits)."""
+    return rate.scaleb(-2, EXACT)
 
 
 def round_half_up(value: Decimal) -> Decimal:
     """XPath 2.0 ``round``: the nearest integer, a half going towards positive infinity
     (``round(2.5) = 3``, ``round(-2.5) = -2``)."""
     return EXACT.add(value, HALF).to_integral_value(rounding=ROUND_FLOOR)
+
+
+def rounds_to_zero(value: Decimal) -> bool:
+    """``round(value) = 0``: from -0.5 (which rounds up to 0) to below 0.5, compared without rounding."""
+    return -HALF <= value < HALF
 
 
 def round2(value: Decimal) -> Decimal:

@@ -32,7 +32,7 @@ from services.invoicing.validation.rules._amounts import (
     percent,
     root,
     round2,
-    round_half_up,
+    rounds_to_zero,
     string_value,
     subtract,
     total,
@@ -417,12 +417,12 @@ def breakdown_tax_amount(doc: Doc) -> Iterator[Element]:
         if tax is None:
             return False
         if not rates:
-            return round_half_up(tax) == 0
+            return rounds_to_zero(tax)
         if len(rates) > 1:  # round() of several rates is an error in the official check
             return False
         rate = rates[0]
-        if round_half_up(rate) == 0:
-            return round_half_up(tax) == 0
+        if rounds_to_zero(rate):
+            return rounds_to_zero(tax)
         taxable = t.amount(subtotal, "cbc:TaxableAmount")
         if taxable is None:
             return False

@@ -19,12 +19,14 @@ from services.invoicing.validation.rules._amounts import (
     line_allowances,
     line_charges,
     root,
+    steps,
     string_value,
     vat_breakdowns,
 )
 from services.invoicing.validation.rules.base import Doc, Element, each, rule
 
 MAX_DECIMALS = 2
+_TAX_AMOUNT = steps("cbc:TaxAmount")[0]
 
 
 def too_many_decimals(t: Tree, parent: Element, path: str) -> bool:
@@ -98,6 +100,8 @@ for _id, _where, _path, _term, _name, _needs in DECIMAL_RULES:
 
 
 def _tax_totals_tagged(doc: Doc, currency_element: str) -> list[Element]:
+    if _TAX_AMOUNT not in doc.walk.under(steps(currency_element)[0]):  # no amount has such a child
+        return []
     t = doc.tree
     return [
         amount

@@ -15,8 +15,10 @@ from services.invoicing.validation.rules._amounts import (
     Unreadable,
     all_lines,
     parse,
+    percent,
     round2,
     round_half_up,
+    rounds_to_zero,
     total,
 )
 from services.invoicing.validation.rules.base import Doc
@@ -44,6 +46,23 @@ def test_round2_is_the_official_three_steps(coefficient: int, exponent: int) -> 
     """round(value * 10 * 10) div 100, step by step in the exact context, whatever the magnitude."""
     value = Decimal(coefficient).scaleb(exponent)
     assert round2(value) == EXACT.divide(round_half_up(EXACT.multiply(value, HUNDRED)), HUNDRED)
+
+
+@given(
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.integers(min_value=-600, max_value=380),
+)
+def test_percent_and_rounds_to_zero_are_the_official_operations(coefficient: int, exponent: int) -> None:
+    value = Decimal(coefficient).scaleb(exponent)
+    assert percent(value) == EXACT.divide(value, HUNDRED)
+    assert rounds_to_zero(value) is (round_half_up(value) == 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "zero"), [("-0.5", True), ("0.4999", True), ("0.5", False), ("-0.5001", False)]
+)
+def test_rounds_to_zero_at_the_halves(value: str, zero: bool) -> None:
+    assert rounds_to_zero(Decimal(value)) is zero
 
 
 def test_sums_stay_exact_beyond_python_default_precision() -> None:
