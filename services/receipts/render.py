@@ -108,7 +108,13 @@ class ReceiptView:
     payment: tuple[tuple[str, str], ...]
     integrity: tuple[tuple[str, str], ...]
     verify_url: str
-    qr_svg: Markup
+
+    @property
+    def qr_svg(self) -> Markup:
+        """The verification URL as an inline SVG QR code, for the web page (the PDF draws its own
+        from the same URL): made when a page asks, not for every PDF."""
+        # segno writes the SVG itself from the URL; nothing of the receipt's text goes into it.
+        return Markup(segno.make(self.verify_url, error="m").svg_inline(scale=4, omitsize=True))
 
 
 def build_view(sealed: SealedReceipt, *, base_url: str, time_zone: str) -> ReceiptView:
@@ -176,8 +182,6 @@ def build_view(sealed: SealedReceipt, *, base_url: str, time_zone: str) -> Recei
             (words["key_id"], f"{integrity.key_id} ({integrity.signature_algorithm.value})"),
         ),
         verify_url=url,
-        # segno writes the SVG itself from the URL; nothing of the receipt's text goes into it.
-        qr_svg=Markup(segno.make(url, error="m").svg_inline(scale=4, omitsize=True)),
     )
 
 
