@@ -205,14 +205,14 @@ def insert_invoice(
         row = _WRITE_SUBMISSION.first(session, parameters)
         assert row is not None  # count(*) answers one row
         return bool(row[0])
-    lookups = submission_lookups(session, supplier_id=supplier_id, buyer_reference=routing_code)
-    if not lookups.routing_code_active:
+    if not routing_code_active(session, routing_code):
         return False
+    hook = supplier_webhook(session, supplier_id)
     _INSERT_INVOICE.execute(session, dict(values))
     _INSERT_STATUS_CHANGE.execute(session, dict(first_change))
     record_event(
         session,
-        supplier_outbox(event.outbox, lookups.webhook_url),
+        supplier_outbox(event.outbox, hook.url if hook is not None else None),
         event_type=event.event_type,
         resource_id=event.resource_id,
         payload=event.payload,
@@ -225,42 +225,9 @@ def insert_status_change(session: Session, values: dict[str, Any]) -> None:
     _INSERT_STATUS_CHANGE.execute(session, dict(values))
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionLookups:
-    """What a submission reads before it writes, in one round trip."""
-
-    routing_code_active: bool
-    """The buyer reference (BT-10) is an active routing code."""
-    webhook_url: str | None
-    """Where the supplier's events go, if it registered a webhook."""
-
-
 _ROUTING_CODES = RoutingCode.metadata.tables[RoutingCode.__tablename__]
 _SUPPLIER_WEBHOOKS = SupplierWebhook.metadata.tables[SupplierWebhook.__tablename__]
 _ACTIVE_ROUTING_CODES = select(_ROUTING_CODES.c.code).where(_ROUTING_CODES.c.active.is_(True))
-_SUBMISSION_LOOKUPS = Precompiled(
-    lambda _: select(
-        exists()
-        .where(_ROUTING_CODES.c.code == bindparam("code"), _ROUTING_CODES.c.active.is_(True))
-        .label("routing_code_active"),
-        select(_SUPPLIER_WEBHOOKS.c.url)
-        .where(_SUPPLIER_WEBHOOKS.c.supplier_id == bindparam("supplier_id"))
-        .scalar_subquery()
-        .label("webhook_url"),
-    )
-)
-
-
-def submission_lookups(
-    session: Session, *, supplier_id: str, buyer_reference: str | None
-) -> SubmissionLookups:
-    if buyer_reference is None:
-        # No routing code to look for; the finding lists the registered ones (active_routing_codes).
-        hook = supplier_webhook(session, supplier_id)
-        return SubmissionLookups(False, hook.url if hook is not None else None)
-    row = _SUBMISSION_LOOKUPS.first(session, {"code": buyer_reference, "supplier_id": supplier_id})
-    assert row is not None  # a SELECT without FROM answers one row
-    return SubmissionLookups(bool(row[0]), row[1])
 
 
 def routing_code_active(session: Session, code: str) -> bool:

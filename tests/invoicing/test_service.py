@@ -147,7 +147,8 @@ def test_a_submission_is_one_statement_on_postgresql(
     if engine.dialect.name == "postgresql":
         assert len(statements) == 1, statements
     else:
-        assert len(reads) == 1 and statements[0] == reads[0], statements
+        # SQLite reads the routing code and the supplier's webhook first, then writes row by row.
+        assert reads and statements[: len(reads)] == reads, statements
     with app.state.database.sessionmaker() as session:
         stored = session.get(Invoice, submitted.invoice.id)
         assert stored is not None and stored.sealed == submitted.invoice.sealed
