@@ -28,11 +28,15 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Insert,
     MetaData,
+    Table,
     Uuid,
+    bindparam,
     create_engine,
     event,
     exc,
+    insert,
     text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -232,6 +236,11 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # parameter names in SQL order, for a positional paramstyle
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # the types' bind conversions
+
+
+def insert_every_column(table: Table) -> Insert:
+    """INSERT of one row, a bound value per column, named as the column (for :class:`Precompiled`)."""
+    return insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.c})
 
 
 class Precompiled:

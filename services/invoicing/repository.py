@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, undefer
 
-from services.common.db import Precompiled
+from services.common.db import Precompiled, insert_every_column
 from services.common.outbox import Outbox, event_parameters, event_within, record_event
 from services.invoicing.models import (
     OUTBOX_TABLES,
@@ -115,10 +115,6 @@ _INVOICES = Invoice.metadata.tables[Invoice.__tablename__]
 _STATUS_CHANGES = StatusChange.metadata.tables[StatusChange.__tablename__]
 
 
-def _insert_every_column(table: Table) -> Insert:
-    return insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.c})
-
-
 def _insert_if(table: Table, prefix: str, source: Any, names: tuple[str, ...] | None = None) -> Insert:
     """INSERT of one row of bound values for the columns ``names`` (default: every column), once
     per row of ``source`` (a WHERE clause or a table): no row when ``source`` gives none."""
@@ -154,8 +150,8 @@ def _write_submission(_dialect: str) -> Select[Any]:
 # Compiled once and run on the driver's cursor (services.common.db.Precompiled): SQLAlchemy's
 # execution path costs more CPU than these statements' round trips.
 _WRITE_SUBMISSION = Precompiled(_write_submission)
-_INSERT_INVOICE = Precompiled(lambda _: _insert_every_column(_INVOICES))
-_INSERT_STATUS_CHANGE = Precompiled(lambda _: _insert_every_column(_STATUS_CHANGES))
+_INSERT_INVOICE = Precompiled(lambda _: insert_every_column(_INVOICES))
+_INSERT_STATUS_CHANGE = Precompiled(lambda _: insert_every_column(_STATUS_CHANGES))
 
 
 @dataclass(frozen=True, slots=True)

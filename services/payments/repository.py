@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from services.common.db import Precompiled, utcnow
+from services.common.db import Precompiled, insert_every_column, utcnow
 from services.payments.models import (
     UNFINISHED,
     BalanceTransaction,
@@ -246,16 +246,14 @@ _ADD_EVENT = Precompiled(
         payment_id=bindparam("payment_id"), state=bindparam("state"), occurred_at=bindparam("occurred_at")
     )
 )
-_PAYMENT_COLUMNS = tuple(column.key for column in _payments.columns)
+_PAYMENT_COLUMNS = tuple(column.name for column in _payments.columns)
 
 
 def _new_payment(dialect: str) -> Any:
     """INSERT of a whole payment row; on PostgreSQL with its first history row in the same
     statement (one round trip less: the history row's foreign key is checked at the end of the
     statement, when the payment is there)."""
-    payment = insert(_payments).values(
-        {name: bindparam(name, type_=_payments.c[name].type) for name in _PAYMENT_COLUMNS}
-    )
+    payment = insert_every_column(_payments)
     if dialect != "postgresql":
         return payment
     written = payment.returning(_payments.c.id).cte("written")
